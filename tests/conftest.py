@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# The PC/SC harness (private pcscd + vpcd virtual cards) serves every test folder that needs a reader.
+pytest_plugins = ["tests.pcsc_harness"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MCIM_SHARED", REPO.parent / "shared"))
 
