@@ -17,6 +17,8 @@ from ..errors import McimError
 # Each module defines `register(root: click.Group)`. Listed here so that `mcim --help` shows them all.
 COMMAND_MODULES = [
     "decode",
+    "cap",
+    "gp",
 ]
 
 
