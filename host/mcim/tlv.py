@@ -19,7 +19,7 @@ def _read(stream, n: int, path: str) -> bytes:  # type: ignore[no-untyped-def]
     return bytes(data)
 
 
-class _BerTag(cs.Construct):
+class BerTag(cs.Construct):
     """ISO/IEC 8825-1 §8.1.2: low 5 bits 11111 -> subsequent bytes follow while b8 is set."""
 
     def _parse(self, stream, context, path):  # type: ignore[no-untyped-def]
@@ -42,7 +42,7 @@ class _BerTag(cs.Construct):
         return obj
 
 
-class _BerLength(cs.Construct):
+class BerLength(cs.Construct):
     """ISO/IEC 8825-1 §8.1.3 definite form: short (< 80) or 81..84 followed by 1-4 length bytes."""
 
     def _parse(self, stream, context, path):  # type: ignore[no-untyped-def]
@@ -64,8 +64,8 @@ class _BerLength(cs.Construct):
 
 # ISO/IEC 7816-4 §5.2.2.1 / ISO/IEC 8825-1: tag, length, value; the length is derived from the value on build.
 BER_TLV = cs.Struct(
-    "tag" / _BerTag(),
-    "length" / cs.Rebuild(_BerLength(), cs.len_(cs.this.value)),
+    "tag" / BerTag(),
+    "length" / cs.Rebuild(BerLength(), cs.len_(cs.this.value)),
     "value" / cs.Bytes(cs.this.length),
 )
 
@@ -77,7 +77,7 @@ _CTLV_TAG = cs.Struct(
 )
 COMPREHENSION_TLV = cs.Struct(
     "tag" / _CTLV_TAG,
-    "length" / cs.Rebuild(_BerLength(), cs.len_(cs.this.value)),
+    "length" / cs.Rebuild(BerLength(), cs.len_(cs.this.value)),
     "value" / cs.Bytes(cs.this.length),
 )
 

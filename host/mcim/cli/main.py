@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "decode",
     "cap",
     "gp",
+    "ota",
 ]
 
 
