@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "cap",
     "gp",
     "ota",
+    "script",
 ]
 
 
