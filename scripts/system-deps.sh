@@ -5,6 +5,7 @@
 #   pcsc-tools               pcsc_scan and the ATR list, for looking at readers by hand
 #   util-linux               unshare, which gives the private pcscd its own /run/pcscd
 #   make                     the Makefile
+#   openjdk-17-jdk-headless, maven   the Java Card applets (built and tested on jCardSim); only when no JDK/Maven
 set -euo pipefail
 
 packages=(pcscd vsmartcard-vpcd swig libpcsclite-dev gcc pcsc-tools util-linux make)
@@ -12,6 +13,9 @@ missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
+# This kind of machine usually ships a JDK and Maven outside Debian's packages: look for the commands.
+command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
 # Debian's own python3 needs python3-venv for `python3 -m venv`; pyenv builds carry ensurepip themselves.
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 
