@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .errors import BadInput
+from .gp.crypto import kdf_counter_cmac
 from .gp.keys import Diversification, StaticKeys, diversify
 from .hexutil import parse_hex
 
@@ -70,6 +71,12 @@ def keys_from_env(environ: Mapping[str, str] | None = None, prefix: str = ENV_PR
             for name, value in env.items() if name.startswith(prefix)}
 
 
+def sp800_108_cmac(key: bytes, label: bytes, context: bytes, length: int) -> bytes:
+    """NIST SP 800-108 §4.1 KDF in counter mode, AES-CMAC PRF, fixed input
+    [i]_8 || Label || 0x00 || Context || [L]_16 (L in bits)."""
+    return kdf_counter_cmac(key, b"", label + b"\x00" + context + (length * 8).to_bytes(2, "big"), length)
+
+
 class KeySource(Protocol):
     """The operations the workflows need from a key store.  A PKCS#11 token implements the same three calls
     with the keys kept inside it (SP 800-108 KDF and AES key wrap are standard mechanisms there)."""
@@ -82,8 +89,12 @@ class KeySource(Protocol):
         """A card's key set derived from the named master key and 10 bytes of diversification data."""
         ...
 
+    def derive(self, master: str, label: bytes, context: bytes, length: int = 16) -> bytes:
+        """A secret derived from the named master key (NIST SP 800-108 counter mode, AES-CMAC PRF)."""
+        ...
+
     def wrap(self, kek: str, secret: bytes) -> bytes:
-        """`secret` encrypted under the named key-encryption key (AES key wrap, RFC 3394)."""
+        """`secret` encrypted under the named key-encryption key (AES key wrap with padding, RFC 5649)."""
         ...
 
 
@@ -111,6 +122,9 @@ class SoftKeySource:
 
     def diversify(self, master: str, kdd: bytes, *, scheme: str = "kdf3", kvn: int = 0) -> StaticKeys:
         return diversify(self.secret(master), kdd, Diversification(scheme), kvn=kvn)
+
+    def derive(self, master: str, label: bytes, context: bytes, length: int = 16) -> bytes:
+        return sp800_108_cmac(self.secret(master), label, context, length)
 
     def wrap(self, kek: str, secret: bytes) -> bytes:
         from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding

@@ -17,6 +17,7 @@ from ..errors import McimError
 # Each module defines `register(root: click.Group)`. Listed here so that `mcim --help` shows them all.
 COMMAND_MODULES = [
     "decode",
+    "aka",
     "cap",
     "gp",
     "ota",
