@@ -18,6 +18,7 @@ from ..errors import McimError
 COMMAND_MODULES = [
     "decode",
     "aka",
+    "card",
     "cap",
     "gp",
     "ota",
