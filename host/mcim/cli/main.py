@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "gp",
     "ota",
     "script",
+    "workflows",
 ]
 
 
