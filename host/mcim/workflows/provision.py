@@ -1,0 +1,225 @@
+"""DPF: MCIM download over the air (TR 33.812 subcase 2b, step 3), and the key set handovers of later steps.
+
+The campaign is a list of secured packets, each written as an `.ota begin ... .ota end` block of an `.apdu`
+script (so the same file is the audit record, the input of `mcim run`, and what a real DPF sends):
+
+1. RAM (TAR 000000): INSTALL [for install and make selectable] of the card's native USIM module as the MCIM
+   instance, with the TS 102 226 UICC parameters (its RFM TAR, minimum security level, access domain).
+2. RFM on the new ADF: CREATE FILE EF.ARR and every EF of the MCIM profile, UPDATE the contents.
+3. RAM: INSTALL [for personalization] + STORE DATA of K || OPc enciphered under the KIK (never in clear).
+4. RFM on the UICC shared file system (TAR B00000): the MCIM's EF.DIR record.
+5. RAM: PUT KEY: the current key holder's OTA key set is replaced by the next holder's, under the KIK.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..apdu import CommandApdu
+from ..errors import BadInput
+from ..gp import ccm
+from ..gp.install_params import (
+    FULL_ACCESS,
+    AccessDomain,
+    FileSystemAccess,
+    InstallParameters,
+    MinimumSecurityLevel,
+    UiccAccessParameters,
+    UiccSystemParameters,
+    UiccToolkitParameters,
+)
+from ..gp.keys import StaticKeys
+from ..hexutil import parse_hex
+from ..usim import DirRecord, FileDescriptor, FileType, Fcp, Structure, encode_arr_record
+from .bootstrap import PROFILES, personalisation_dgis, put_key
+from .scripts import ScriptWriter
+
+DEFAULT_MCIM_PROFILE = PROFILES / "mcim.yaml"
+TAR_RAM = "000000"
+TAR_SHARED_FS = "B00000"
+EF_ARR, EF_DIR = 0x6F06, 0x2F00
+EF_DIR_RECORD_LENGTH = 38
+ARR_RECORD_LENGTH = 48
+_TEMPLATE = re.compile(r"\$\{([A-Z_]+)\}")
+
+
+@dataclass(frozen=True)
+class McimFile:
+    fid: int
+    name: str
+    size: int
+    sfi: int | None
+    arr: int
+    content: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class McimProfile:
+    name: str
+    load_file: bytes
+    module: bytes
+    instance_aid: bytes
+    label: str
+    dir_record: int
+    tar: str
+    msl: bytes
+    access_domain: bytes
+    arr: tuple[dict[str, str], ...]
+    files: tuple[McimFile, ...]
+
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_MCIM_PROFILE) -> McimProfile:
+        where = str(path)
+        try:
+            doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+            usim = doc["usim"]
+            files = tuple(McimFile(int(f["fid"], 16), f["name"], int(f["size"]), f.get("sfi"), int(f["arr"]),
+                                   dict(f["content"])) for f in doc["files"])
+            return cls(str(doc["profile"]), parse_hex(usim["load_file"], where="usim.load_file"),
+                       parse_hex(usim["module"], where="usim.module"),
+                       parse_hex(usim["instance_aid"], where="usim.instance_aid"), str(usim.get("label", "MCIM")),
+                       int(usim["dir_record"]), str(usim["tar"]), parse_hex(usim["msl"], where="usim.msl"),
+                       parse_hex(usim["access_domain"], where="usim.access_domain"),
+                       tuple(doc["arr"]), files)
+        except OSError as exc:
+            raise BadInput(f"cannot read profile ({exc.strerror})", where=where) from None
+        except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BadInput(f"malformed MCIM profile ({type(exc).__name__}: {exc})", where=where,
+                           expected="the layout of applet-spec/profiles/mcim.yaml") from None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """The SHO's data for one card: its identity on the network and its AKA secrets."""
+
+    sho: str
+    imsi: str
+    k: bytes = field(repr=False)
+    opc: bytes = field(repr=False)
+    spn: str = ""
+    instance_aid: bytes | None = None
+
+
+@dataclass(frozen=True)
+class OtaSession:
+    """What the sending entity needs for one packet: the key set on the card, the SPI and the key file the
+    `.ota` directive reads (names kic, kid, kik)."""
+
+    keys: StaticKeys
+    key_file: str
+    spi: str = "1639"  # cipher + CC + counter higher; PoR required, CC, ciphered, via SMS-SUBMIT (DIGEST §1.3)
+    counter_store: str | None = None
+    card: str | None = None
+
+    def begin(self, out: ScriptWriter, tar: str, title: str) -> None:
+        out.step(title)
+        options: dict[str, str | int] = {"tar": tar, "spi": self.spi, "kic": self.keys.kvn, "kid": self.keys.kvn,
+                                         "kic_alg": "aes", "kid_alg": "aes", "keys": self.key_file}
+        if self.counter_store:
+            options.update(counter_store=self.counter_store, card=self.card or "card")
+        out.directive("ota", "begin", **options)
+
+
+def install_parameters(profile: McimProfile) -> InstallParameters:
+    """TS 102 226 §8.2.1.3: the RFM TAR and minimum security level (toolkit field 80), full access of the
+    instance's own file system and of the shared one for its administrative access (field 82)."""
+    msl = MinimumSecurityLevel(profile.msl[0], profile.msl[1:])
+    domain = AccessDomain.parse(profile.access_domain)
+    return InstallParameters(b"", uicc=UiccSystemParameters(
+        toolkit=UiccToolkitParameters(tars=(bytes.fromhex(profile.tar),), minimum_security_level=msl),
+        administrative_access=UiccAccessParameters((FileSystemAccess(access_domain=FULL_ACCESS),
+                                                    FileSystemAccess(profile.instance_aid, domain)))))
+
+
+def _fill(content: dict[str, Any], sub: Subscription) -> dict[str, Any]:
+    values = {"IMSI": sub.imsi, "SPN": sub.spn or sub.sho}
+
+    def expand(value: Any) -> Any:
+        if isinstance(value, str):
+            return _TEMPLATE.sub(lambda m: values[m.group(1)], value)
+        if isinstance(value, dict):
+            return {k: expand(v) for k, v in value.items()}
+        return value
+
+    return expand(content)
+
+
+def file_commands(profile: McimProfile, sub: Subscription) -> list[CommandApdu]:
+    """CREATE FILE (TS 102 222 §6.3; the new file is then current) and its content, for EF.ARR and each EF."""
+    from mcim.refcard.profile import _content, encode_rule  # the one encoder of profile file specs
+
+    records = [encode_arr_record(encode_rule(rule, f"arr[{i}]"), ARR_RECORD_LENGTH)
+               for i, rule in enumerate(profile.arr)]
+    arr_fcp = Fcp(FileDescriptor.for_file(FileType.WORKING_EF, Structure.LINEAR_FIXED,
+                                          record_length=ARR_RECORD_LENGTH, record_count=len(records)),
+                  fid=EF_ARR, arr=(EF_ARR, 1), file_size=ARR_RECORD_LENGTH * len(records), sfi=0x17)
+    out = [CommandApdu(0x00, 0xE0, 0, 0, arr_fcp.to_bytes())]
+    out += [CommandApdu(0x00, 0xDC, n, 0x04, record) for n, record in enumerate(records, 1)]
+    for f in profile.files:
+        fcp = Fcp(FileDescriptor.for_file(FileType.WORKING_EF, Structure.TRANSPARENT), fid=f.fid,
+                  arr=(EF_ARR, f.arr), file_size=f.size, sfi=f.sfi)
+        out.append(CommandApdu(0x00, 0xE0, 0, 0, fcp.to_bytes()))
+        out.append(CommandApdu(0x00, 0xD6, 0, 0, _content(_fill(f.content, sub), f.size, f.name)))
+    return out
+
+
+def instance_aid(profile: McimProfile, sub: Subscription) -> bytes:
+    return sub.instance_aid or profile.instance_aid
+
+
+def mcim_download(out: ScriptWriter, profile: McimProfile, sub: Subscription, via: OtaSession,
+                  hand_over_to: StaticKeys | None) -> ScriptWriter:
+    """The whole download campaign for one card, as `.ota` blocks appended to `out`."""
+    aid = instance_aid(profile, sub)
+    via.begin(out, TAR_RAM, f"RAM: create the MCIM instance {aid.hex().upper()} of the USIM module")
+    install = ccm.InstallForInstall(profile.load_file, profile.module, aid,
+                                    install_parameters=install_parameters(profile))
+    out.command(install.to_apdu())
+    out.directive("ota", "end")
+    via.begin(out, profile.tar, "RFM: create and write the files of ADF.USIM")
+    for apdu in file_commands(profile, sub):
+        out.command(apdu)
+    out.directive("ota", "end")
+    via.begin(out, TAR_RAM, "RAM: personalise K/OPc, enciphered under the KIK")
+    for apdu in _personalise(aid, sub, via.keys.dek):
+        out.command(apdu)
+    out.directive("ota", "end")
+    via.begin(out, TAR_SHARED_FS, f"RFM: register the MCIM in EF.DIR (record {profile.dir_record})")
+    out.command(CommandApdu(0x00, 0xA4, 0x00, 0x0C, EF_DIR.to_bytes(2, "big")))
+    out.command(CommandApdu(0x00, 0xDC, profile.dir_record, 0x04,
+                            DirRecord(aid, profile.label).to_bytes(EF_DIR_RECORD_LENGTH)))
+    out.directive("ota", "end")
+    if hand_over_to is not None:
+        hand_over(out, via, hand_over_to, f"RAM: hand the OTA key set over to {sub.sho}")
+    return out
+
+
+def hand_over(out: ScriptWriter, via: OtaSession, new: StaticKeys, title: str) -> None:
+    """PUT KEY replacing the key set that secures the packet (TS 102 225 key set, GP v2.3 §11.8)."""
+    command = put_key(new, replace=via.keys.kvn)
+    via.begin(out, TAR_RAM, title)
+    out.command(command.to_apdu(via.keys.dek), data=command.expected_response())
+    out.directive("ota", "end")
+
+
+def remove_mcim(out: ScriptWriter, profile: McimProfile, aid: bytes, via: OtaSession) -> None:
+    """Change of subscription, first half: the MCIM instance deleted and its EF.DIR record cleared."""
+    via.begin(out, TAR_RAM, f"RAM: delete the MCIM instance {aid.hex().upper()}")
+    out.command(ccm.delete(aid))
+    out.directive("ota", "end")
+    via.begin(out, TAR_SHARED_FS, "RFM: clear its EF.DIR record")
+    out.command(CommandApdu(0x00, 0xA4, 0x00, 0x0C, EF_DIR.to_bytes(2, "big")))
+    out.command(CommandApdu(0x00, 0xDC, profile.dir_record, 0x04, b"\xff" * EF_DIR_RECORD_LENGTH))
+    out.directive("ota", "end")
+
+
+def _personalise(aid: bytes, sub: Subscription, kik: bytes) -> list[CommandApdu]:
+    dgis = personalisation_dgis(sub.imsi, sub.k, sub.opc, kik)[1:]  # EF.IMSI was written by RFM already
+    return [ccm.InstallForPersonalization(aid).to_apdu(),
+            *ccm.store_data_commands(dgis, structure=ccm.StoreDataStructure.DGI,
+                                     encryption=ccm.StoreDataEncryption.ENCRYPTED)]
