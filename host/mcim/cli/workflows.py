@@ -87,7 +87,8 @@ def bench_bootstrap(cards: int, workers: int, as_json: bool) -> None:
         started = time.perf_counter()
         run_batch(job, batch, out / "vendor.out", workers=workers)
         seconds = time.perf_counter() - started
-    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    usage = (resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    peak = max(usage)
     emit({"cards": cards, "seconds": round(seconds, 3), "cards_per_second": round(cards / seconds, 1),
           "peak_rss_mb": round(peak / 1024, 1)}, as_json)
 

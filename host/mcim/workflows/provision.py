@@ -35,7 +35,7 @@ from ..gp.install_params import (
 )
 from ..gp.keys import StaticKeys
 from ..hexutil import parse_hex
-from ..usim import DirRecord, FileDescriptor, FileType, Fcp, Structure, encode_arr_record
+from ..usim import DirRecord, Fcp, FileDescriptor, FileType, Structure, encode_arr_record
 from .bootstrap import PROFILES, personalisation_dgis, put_key
 from .scripts import ScriptWriter
 
