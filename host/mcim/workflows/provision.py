@@ -33,8 +33,9 @@ from ..gp.install_params import (
     UiccSystemParameters,
     UiccToolkitParameters,
 )
-from ..gp.keys import StaticKeys
+from ..gp.keys import KeyAlgorithm, StaticKeys
 from ..hexutil import parse_hex
+from ..ota import Algorithm, KeyRef, OtaContext, OtaKeys, Spi
 from ..usim import DirRecord, Fcp, FileDescriptor, FileType, Structure, encode_arr_record
 from .bootstrap import PROFILES, personalisation_dgis, put_key
 from .scripts import ScriptWriter
@@ -116,11 +117,26 @@ class OtaSession:
     counter_store: str | None = None
     card: str | None = None
 
-    def begin(self, out: ScriptWriter, tar: str, title: str) -> None:
+    @property
+    def algorithm(self) -> str:
+        """The `--kic-alg`/`--kid-alg` word of this key set (TS 102 225 §5.1.2: the key length picks 3DES 2/3)."""
+        if self.keys.algorithm is KeyAlgorithm.AES:
+            return "aes"
+        return "3des2" if len(self.keys.enc) == 16 else "3des3"
+
+    def context(self, tar: str) -> OtaContext:
+        """The host's view of this key set for verifying a PoR outside a script."""
+        algorithm = Algorithm(self.algorithm)
+        return OtaContext(Spi.from_hex(self.spi), KeyRef.for_cipher(self.keys.kvn, algorithm),
+                          KeyRef.for_cc(self.keys.kvn, algorithm), bytes.fromhex(tar),
+                          OtaKeys(self.keys.enc, self.keys.mac))
+
+    def begin(self, out: ScriptWriter, tar: str, title: str, **extra: str | int) -> None:
         out.step(title)
         options: dict[str, str | int] = {"tar": tar, "spi": self.spi, "kic": self.keys.kvn, "kid": self.keys.kvn,
-                                         "kic_alg": "aes", "kid_alg": "aes", "keys": self.key_file}
-        if self.counter_store:
+                                         "kic_alg": self.algorithm, "kid_alg": self.algorithm,
+                                         "keys": self.key_file, **extra}
+        if self.counter_store and "counter" not in extra:
             options.update(counter_store=self.counter_store, card=self.card or "card")
         out.directive("ota", "begin", **options)
 
@@ -203,7 +219,7 @@ def hand_over(out: ScriptWriter, via: OtaSession, new: StaticKeys, title: str) -
     """PUT KEY replacing the key set that secures the packet (TS 102 225 key set, GP v2.3 §11.8)."""
     command = put_key(new, replace=via.keys.kvn)
     via.begin(out, TAR_RAM, title)
-    out.command(command.to_apdu(via.keys.dek), data=command.expected_response())
+    out.command(command.to_apdu(via.keys.dek, via.keys.algorithm), data=command.expected_response())
     out.directive("ota", "end")
 
 

@@ -1,0 +1,303 @@
+"""`mcim demo`: the whole TR 33.812 subcase 2b story on one card, step by step, every step an `.apdu` script.
+
+EUM bootstrap -> DRF registration + PVA validation -> DPF download of SHO A's MCIM -> SHO A validation ->
+authorised change to SHO B -> refused unauthorised attempts (third party keys, weak SPI, rolled-back counter) ->
+refused replay -> key rotation (OTA and ISD) -> algorithm upgrade (3DES -> AES-128 -> AES-256).
+
+The demo invents its own key material (random masters, SHO key sets) and writes it to `keys/` of its work
+directory (mode 0600) so that the scripts it writes can be run again with `mcim run`; the vendor transport keys
+are the public GlobalPlatform test keys 40..4F that development cards carry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..aka import compute_opc
+from ..errors import McimError
+from ..gp.keys import KeyAlgorithm, StaticKeys
+from ..keystore import SoftKeySource
+from ..runner import Status, run_script
+from ..script.loader import load_script
+from ..transport.base import Transport
+from .bootstrap import DEFAULT_BOOTSTRAP_PROFILE, BootstrapProfile, derive_credentials, factory_script
+from .identity import CardIdentity
+from .provision import McimProfile, OtaSession, Subscription, hand_over, mcim_download, remove_mcim
+from .scripts import ScriptWriter, write_atomic
+from .validate import validate_mcim
+
+GP_TEST_KEY = bytes(range(0x40, 0x50))  # public GlobalPlatform test key 40..4F
+PIN1 = "1234"  # TEST VALUE of the default card profile
+STEP_NAMES = ("bootstrap", "register", "download", "validate", "change_authorized", "change_unauthorized_refused",
+              "replay_refused", "upgrade_keys", "upgrade_algorithm")
+
+
+@dataclass
+class StepOutcome:
+    name: str
+    ok: bool
+    detail: str
+    seconds: float
+    script: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail, "seconds": round(self.seconds, 3),
+                **({"script": self.script} if self.script else {})}
+
+
+@dataclass
+class DemoReport:
+    target: str
+    work: str
+    steps: list[StepOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return [s.name for s in self.steps] == list(STEP_NAMES) and all(s.ok for s in self.steps)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "target": self.target, "work": self.work, "steps": [s.to_json() for s in self.steps]}
+
+
+def _key_file(path: Path, **keys: bytes) -> str:
+    write_atomic(path, "".join(f"{name} = {value.hex()}\n" for name, value in keys.items()), mode=0o600)
+    return str(path)
+
+
+def _ota_set(kvn: int, length: int = 16, algorithm: KeyAlgorithm = KeyAlgorithm.AES) -> StaticKeys:
+    return StaticKeys(kvn, os.urandom(length), os.urandom(length), os.urandom(length), algorithm)
+
+
+class Demo:
+    """One run of the story against one transport; `snapshot` (None over PC/SC) proves refusals changed nothing."""
+
+    _last_trace: tuple = ()
+
+    def __init__(self, transport: Transport, work: Path, iccid: str, *,
+                 snapshot: Callable[[], Any] | None = None, random: Callable[[int], bytes] = os.urandom) -> None:
+        self.transport, self.work, self.snapshot, self.random = transport, work, snapshot, random
+        self.card = CardIdentity(iccid)
+        self.keys_dir = work / "keys"
+        self.scripts = work / "scripts"
+        self.counters = str(work / "counters.sqlite")
+        masters = {name: random(16) for name in ("isd_master", "dpf_master", "ro_k_master", "ro_op", "output_kek")}
+        self.keys = SoftKeySource(masters, "demo")
+        _key_file(self.keys_dir / "masters.keys", **masters)
+        self.transport_keys = StaticKeys(0x30, GP_TEST_KEY, GP_TEST_KEY, GP_TEST_KEY)
+        self.bootstrap_profile = BootstrapProfile.load(DEFAULT_BOOTSTRAP_PROFILE)
+        self.mcim = McimProfile.load()
+        self.creds = derive_credentials(self.bootstrap_profile, self.keys, self.card)
+        self.holder = self._session("dpf", self.creds.ota)
+
+    # ------------------------------------------------------------------------------------------ helpers
+
+    def _session(self, who: str, keys: StaticKeys, spi: str = "1639") -> OtaSession:
+        path = _key_file(self.keys_dir / f"{who}-kvn{keys.kvn:02x}.keys", kic=keys.enc, kid=keys.mac, kik=keys.dek)
+        return OtaSession(keys, os.path.relpath(path, self.scripts), spi, self.counters, self.card.iccid)
+
+    def _run(self, name: str, script: ScriptWriter) -> tuple[bool, str, str]:
+        path = script.write(self.scripts / f"{name}.apdu")
+        result = run_script(load_script(str(path)), self.transport)
+        self._last_trace = result.trace
+        if result.passed:
+            return True, f"{result.count(Status.PASSED)} checks passed", str(path)
+        failed = next((o for o in result.outcomes if o.status in (Status.FAILED, Status.ERROR)), None)
+        reason = str(result.error) if result.error else (
+            f"{failed.where}: {failed.message or ''} expected {failed.expected} got {failed.got}" if failed else "")
+        return False, reason, str(path)
+
+    def _unchanged(self, before: Any) -> bool:
+        return self.snapshot is None or self.snapshot() == before
+
+    # ------------------------------------------------------------------------------------------ the steps
+
+    def bootstrap(self) -> tuple[bool, str, str]:
+        transport_file = _key_file(self.keys_dir / "transport.keys", enc=GP_TEST_KEY, mac=GP_TEST_KEY,
+                                   dek=GP_TEST_KEY)
+        script = factory_script(self.bootstrap_profile, self.creds, self.transport_keys,
+                                os.path.relpath(transport_file, self.scripts), rng=self.random)
+        return self._run("01-bootstrap", script)
+
+    def register(self) -> tuple[bool, str, str]:
+        """DRF records the SHO choice; the PVA makes the card prove it holds its diversified keys."""
+        isd_master = _key_file(self.keys_dir / "isd-master.keys", master=self.keys.secret("isd_master"))
+        out = ScriptWriter().comment(f"PVA: card {self.card.iccid} proves its diversified ISD and OTA keys")
+        out.step("SCP03 with the per-card ISD keys (diversified from the KDD the card returns)")
+        out.raw("00 A4 04 00 08 A000000151000000 [00] => 9000 data ...")
+        out.directive("scp03", "open", kvn="30", level="33", master=os.path.relpath(isd_master, self.scripts),
+                      scheme="kdf3")
+        out.raw("80 F2 80 02 02 4F00 [00] => 9000 data E3 XX 4F 08 A000000151000000 9F70 01 0F ...")
+        out.directive("scp03", "close")
+        self.holder.begin(out, "B00000", "An OTA PoR with a valid CC under the DPF's bootstrap key set")
+        out.raw("00 A4 00 0C 02 2FE2 => 9000")
+        out.directive("ota", "end")
+        from .registry import Registry
+
+        Registry(self.work / "registrations.sqlite").register(self.card.iccid, "SHO-A", "DPF-1")
+        return self._run("02-register", out)
+
+    def download(self) -> tuple[bool, str, str]:
+        """DPF: SHO A's MCIM over the air with the bootstrap key set, which is then handed over to SHO A."""
+        self.sho_a = self._subscription("SHO-A", "001019000000001", self.mcim.instance_aid)
+        self.sho_a_keys = _ota_set(2)
+        out = ScriptWriter().comment(f"DPF download of the MCIM of SHO A onto card {self.card.iccid}")
+        mcim_download(out, self.mcim, self.sho_a, self.holder, self.sho_a_keys)
+        ok, detail, path = self._run("03-download", out)
+        if ok:
+            self.holder = self._session("sho-a", self.sho_a_keys)
+        return ok, detail, path
+
+    def validate(self) -> tuple[bool, str, str]:
+        return self._validate(self.sho_a)
+
+    def _validate(self, sub: Subscription) -> tuple[bool, str, str]:
+        report = validate_mcim(self.transport, self.mcim, sub, pin1=PIN1, sqn=32, random=self.random)
+        passed = sum(c.ok for c in report.checks)
+        return report.ok, report.failures() or f"{passed} checks passed (files, RES/CK/IK/Kc, AUTS)", ""
+
+    def change_authorized(self) -> tuple[bool, str, str]:
+        """SHO A, the key set holder, removes its MCIM and hands the key set to SHO B, who downloads its own."""
+        self.sho_b = self._subscription("SHO-B", "001029000000002", self.mcim.instance_aid[:-1] + b"\x02")
+        self.sho_b_keys = _ota_set(3)
+        out = ScriptWriter().comment("Authorised change of subscription: SHO A -> SHO B")
+        remove_mcim(out, self.mcim, self.sho_a.instance_aid or self.mcim.instance_aid, self.holder)
+        hand_over(out, self.holder, self.sho_b_keys, "RAM: SHO A hands the OTA key set over to SHO B")
+        sho_b = self._session("sho-b", self.sho_b_keys)
+        mcim_download(out, self.mcim, self.sho_b, sho_b, None)
+        ok, detail, path = self._run("05-change-authorized", out)
+        if not ok:
+            return ok, detail, path
+        self.holder = sho_b
+        ok, detail, _ = self._validate(self.sho_b)
+        return ok, f"SHO B's MCIM validated: {detail}", path
+
+    def change_unauthorized_refused(self) -> tuple[bool, str, str]:
+        """A third party's keys, a too weak SPI and a rolled-back counter: each refused, the card unchanged."""
+        before = self.snapshot() if self.snapshot else None
+        third = self._session("third-party", _ota_set(self.holder.keys.kvn))
+        weak = OtaSession(self.holder.keys, self.holder.key_file, "1201", self.counters, self.card.iccid)
+        out = ScriptWriter().comment("Unauthorised change attempts: every one must be refused with its PoR status")
+        for session, options, title in (
+                (third, {"expect_por": "01"}, "a third party's keys: RC/CC/DS failed (PoR 01)"),
+                (weak, {"expect_por": "0A"}, "an SPI below the TAR's minimum security level (PoR 0A)"),
+                (self.holder, {"counter": 1, "expect_por": "02"}, "a rolled-back counter (PoR 02)")):
+            session.begin(out, "000000", title, **options)
+            out.raw(f"80 E4 00 00 12 4F10 {(self.sho_b.instance_aid or b'').hex().upper()}")
+            out.directive("ota", "end")
+        ok, detail, path = self._run("06-change-unauthorized", out)
+        if ok and not self._unchanged(before):
+            return False, "a refused packet changed the card", path
+        return ok, detail if not ok else "3 attempts refused (PoR 01, 0A, 02); card state unchanged", path
+
+    def replay_refused(self) -> tuple[bool, str, str]:
+        """The exact bytes of an accepted packet, sent again: counter low (PoR 02), nothing changes."""
+        from ..ota import PorVerifier, send_sms_pp
+
+        out = ScriptWriter().comment("A packet the card accepts, kept by an eavesdropper")
+        self.holder.begin(out, "B00000", "An accepted packet")
+        out.raw("00 A4 00 0C 02 2FE2 => 9000")
+        out.directive("ota", "end")
+        ok, detail, path = self._run("07-replay-original", out)
+        if not ok:
+            return ok, detail, path
+        envelopes = [bytes.fromhex(e.command) for e in self._last_trace if e.command and e.command[2:4] == "c2"]
+        before = self.snapshot() if self.snapshot else None
+        found = send_sms_pp(self.transport.transmit, envelopes).por
+        if not envelopes or found is None:
+            return False, f"no PoR to the replayed packet ({len(envelopes)} ENVELOPEs resent)", path
+        por = PorVerifier(self.holder.context("B00000")).verify(found.user_data)
+        if por.status != 0x02:
+            return False, f"replayed packet answered PoR status {por.status:02X}, expected 02 (counter low)", path
+        if not self._unchanged(before):
+            return False, "the replayed packet changed the card", path
+        return True, "replayed ENVELOPE refused with PoR 02 (counter low); card state unchanged", path
+
+    def upgrade_keys(self) -> tuple[bool, str, str]:
+        """Rotate the OTA key set (PUT KEY under the KIK) and the ISD keys (PUT KEY in SCP03), then use both."""
+        rotated = _ota_set(4)
+        out = ScriptWriter().comment("Key rotation: the SHO's OTA key set and the ISD key set")
+        hand_over(out, self.holder, rotated, "RAM: rotate the OTA key set (KVN 03 -> 04)")
+        new_holder = self._session("sho-b", rotated)
+        new_holder.begin(out, "B00000", "The rotated OTA key set works")
+        out.raw("00 A4 00 0C 02 2FE2 => 9000")
+        out.directive("ota", "end")
+        ok, detail, path = self._run("08-upgrade-keys", out)
+        if ok:
+            self.holder = new_holder
+        return ok, detail, path
+
+    def upgrade_algorithm(self) -> tuple[bool, str, str]:
+        """A legacy 3DES OTA key set moved to AES-128, then AES-256, each proven by an accepted packet."""
+        out = ScriptWriter().comment("Algorithm upgrade: 3DES -> AES-128 -> AES-256")
+        legacy = _ota_set(5, 16, KeyAlgorithm.DES3)
+        from .bootstrap import put_key
+
+        command = put_key(legacy)
+        self.holder.begin(out, "000000", "RAM: add a legacy 3DES key set (KVN 05)")
+        out.command(command.to_apdu(self.holder.keys.dek, self.holder.keys.algorithm),
+                    data=command.expected_response())
+        out.directive("ota", "end")
+        session = self._session("legacy", legacy)
+        for algorithm_keys, title in ((_ota_set(6, 16), "AES-128 (KVN 06)"), (_ota_set(7, 32), "AES-256 (KVN 07)")):
+            hand_over(out, session, algorithm_keys, f"RAM: replace the key set with {title}")
+            session = self._session(f"upgraded-kvn{algorithm_keys.kvn}", algorithm_keys)
+            session.begin(out, "B00000", f"The {title} key set works")
+            out.raw("00 A4 00 0C 02 2FE2 => 9000")
+            out.directive("ota", "end")
+        return self._run("09-upgrade-algorithm", out)
+
+    def _subscription(self, sho: str, imsi: str, aid: bytes) -> Subscription:
+        k, op = self.random(16), self.random(16)
+        return Subscription(sho, imsi, k, compute_opc(k, op), sho.replace("-", " "), aid)
+
+
+def read_iccid(transport: Transport) -> str:
+    """The card's ICCID from EF.ICCID (TS 102 221 §13.2), as any terminal reads it."""
+    from ..transport.t0 import T0Layer
+    from ..usim import decode_iccid
+
+    card = T0Layer(transport)
+    card.transmit(bytes.fromhex("00A4000C022FE2"))
+    raw = card.transmit(bytes.fromhex("00B000000A"))
+    if raw[-2:] != b"\x90\x00":
+        raise McimError(f"READ BINARY EF.ICCID answered {raw[-2:].hex()}", where="card identity",
+                        expected="9000 and 10 bytes")
+    return decode_iccid(raw[:-2])
+
+
+def probe(transport: Transport) -> tuple[bytes, ...]:
+    """What an outsider can see of the card without keys: EF.DIR's records and the answers to selecting the
+    applications they list.  Over PC/SC this is the before/after comparison of refused commands."""
+    from ..transport.t0 import T0Layer
+
+    card = T0Layer(transport)
+    seen = [card.transmit(bytes.fromhex("00A4000C022F00"))]
+    seen += [card.transmit(bytes((0x00, 0xB2, n, 0x04, 0x00))) for n in range(1, 5)]
+    return tuple(seen)
+
+
+def run_demo(transport: Transport, work: Path, iccid: str, target: str, *,
+             snapshot: Callable[[], Any] | None = None,
+             progress: Callable[[StepOutcome], None] | None = None) -> DemoReport:
+    demo = Demo(transport, work, iccid, snapshot=snapshot)
+    report = DemoReport(target, str(work))
+    for name in STEP_NAMES:
+        started = time.perf_counter()
+        try:
+            ok, detail, script = getattr(demo, name)()
+        except McimError as exc:
+            ok, detail, script = False, str(exc), None
+        outcome = StepOutcome(name, ok, detail, time.perf_counter() - started, script)
+        report.steps.append(outcome)
+        if progress:
+            progress(outcome)
+        if not ok:
+            break
+    write_atomic(work / "report.json", json.dumps(report.to_json(), indent=2) + "\n")
+    return report

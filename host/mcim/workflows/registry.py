@@ -1,0 +1,62 @@
+"""DRF: the registrations of TR 33.812 (which SHO the subscriber chose for a card, which DPF downloads it, how far
+provisioning went), kept in SQLite so that batch registration of many cards and several processes work."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import BadInput
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS registrations (
+    iccid TEXT PRIMARY KEY,
+    sho TEXT NOT NULL,
+    dpf TEXT NOT NULL,
+    state TEXT NOT NULL,
+    updated REAL NOT NULL
+)"""
+STATES = ("registered", "validated", "provisioned", "refused")
+
+
+@dataclass(frozen=True)
+class Registration:
+    iccid: str
+    sho: str
+    dpf: str
+    state: str
+
+
+class Registry:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        with self._db() as db:
+            db.execute(SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def register(self, iccid: str, sho: str, dpf: str) -> Registration:
+        """Record the subscriber's choice; re-registering a card links it to the new SHO (TR 33.812 §5.1.3.5)."""
+        with self._db() as db:
+            db.execute("INSERT INTO registrations VALUES (?, ?, ?, 'registered', ?) ON CONFLICT(iccid) DO UPDATE "
+                       "SET sho = excluded.sho, dpf = excluded.dpf, state = 'registered', updated = excluded.updated",
+                       (iccid, sho, dpf, time.time()))
+        return Registration(iccid, sho, dpf, "registered")
+
+    def set_state(self, iccid: str, state: str) -> None:
+        if state not in STATES:
+            raise BadInput(f"state {state!r}", where="registration", expected=" / ".join(STATES))
+        with self._db() as db:
+            if db.execute("UPDATE registrations SET state = ?, updated = ? WHERE iccid = ?",
+                          (state, time.time(), iccid)).rowcount != 1:
+                raise BadInput(f"card {iccid} is not registered", where=self.path, expected="mcim register first")
+
+    def lookup(self, iccid: str) -> Registration | None:
+        with self._db() as db:
+            row = db.execute("SELECT iccid, sho, dpf, state FROM registrations WHERE iccid = ?", (iccid,)).fetchone()
+        return Registration(*row) if row else None
