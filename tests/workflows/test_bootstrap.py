@@ -12,8 +12,13 @@ from mcim.errors import BadInput
 from mcim.gp.keys import StaticKeys, diversify, kcv
 from mcim.keystore import SoftKeySource, parse_key_text
 from mcim.script.loader import load_script
-from mcim.workflows.bootstrap import (OUTPUT_COLUMNS, BatchJob, BootstrapProfile, derive_credentials,
-                                      factory_script, run_batch)
+from mcim.workflows.bootstrap import (
+    OUTPUT_COLUMNS,
+    BatchJob,
+    BootstrapProfile,
+    derive_credentials,
+    run_batch,
+)
 from mcim.workflows.identity import CardIdentity, eid_ok, luhn_ok, make_iccid, read_batch
 
 MASTERS = {name: os.urandom(16) for name in ("isd_master", "dpf_master", "ro_k_master", "ro_op", "output_kek")}
