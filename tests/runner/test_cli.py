@@ -33,10 +33,13 @@ def test_check_lists_every_error_and_exits_2(tmp_path):
     bad.write_text("00 A4 0G\nstep\n.nosuch\ncapture X = data\n")
     done = mcim("script", "check", str(bad))
     assert done.returncode == 2
-    assert done.stderr.splitlines() == [
+    lines = done.stderr.splitlines()
+    # the list of known directives grows as modules register theirs: check its start and the built-ins
+    assert lines[2].startswith(f"{bad}:3:1: unknown directive .nosuch (expected one of ")
+    assert all(name in lines[2] for name in (".echo", ".expect", ".note", ".reset"))
+    assert lines[:2] + lines[3:] == [
         f"{bad}:1:8: 'G' is not a hex digit (expected hex digits 0-9 A-F or ${{NAME}})",
         f"{bad}:2:5: expected a title (expected step TITLE)",
-        f"{bad}:3:1: unknown directive .nosuch (expected one of .echo, .expect, .note, .reset)",
         f"{bad}:4:1: capture X does not follow a command (expected capture right after the command whose "
         "response it takes (comments and other captures may come between))",
         f"{bad}: 4 error(s)",
@@ -50,7 +53,7 @@ def test_check_reports_directive_errors_once_the_syntax_is_right(tmp_path):
     bad.write_text("00 B0 00 00 01\n.nosuch\n.reset now\n")
     done = mcim("script", "check", str(bad))
     assert done.returncode == 2
-    assert done.stderr.splitlines()[0].startswith(f"{bad}:2:1: unknown directive .nosuch (expected one of .echo")
+    assert done.stderr.splitlines()[0].startswith(f"{bad}:2:1: unknown directive .nosuch (expected one of ")
     assert done.stderr.splitlines()[1] == f"{bad}:3:1: .reset takes 0 arguments, got 1 (expected .reset)"
 
 

@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "ota",
     "script",
     "workflows",
+    "demo",
 ]
 
 

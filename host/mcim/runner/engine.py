@@ -35,7 +35,7 @@ from ..script.ast import (
     Template,
     Var,
 )
-from ..script.directives import Policy, Send, Wrapper, handler_for
+from ..script.directives import NotExecuted, Policy, Send, Wrapper, handler_for
 from ..script.loader import LoadedScript, check_script
 from ..script.parser import apdu_problem, parse_template
 from ..transport.base import Transport
@@ -307,9 +307,14 @@ class _Run:
         return send
 
     def close_wrapper(self, wrapper: Wrapper) -> None:
-        responses = list(wrapper.close(self.sender(len(self.wrappers))))
         mine = [p for p in self.pending if p.wrapper is wrapper]
         self.pending = [p for p in self.pending if p.wrapper is not wrapper]
+        try:
+            responses = list(wrapper.close(self.sender(len(self.wrappers))))
+        except McimError:
+            for pending in mine:  # the batch failed as a whole: none of its commands can count as passed
+                self.settle(pending, None)
+            raise
         if len(responses) > len(mine):
             raise StateError(f"{type(wrapper).__name__} returned {len(responses)} responses for {len(mine)} "
                              "deferred commands", where=self._where)
@@ -318,8 +323,13 @@ class _Run:
         if isinstance(self.last, _Pending):
             self.last = None
 
-    def settle(self, pending: _Pending, response: bytes | None) -> None:
+    def settle(self, pending: _Pending, response: bytes | NotExecuted | None) -> None:
         record = pending.record
+        if isinstance(response, NotExecuted):
+            record.status, record.message = Status.SKIPPED, f"not executed: {response.reason}"
+            for capture in pending.captures:
+                self.pending_names.pop(capture.name, None)
+            return
         try:
             if response is None:
                 raise ExpectationFailed("not executed: no response came back for this command",

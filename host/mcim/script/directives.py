@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
@@ -20,6 +21,8 @@ from .ast import Directive
 # Modules that register directives when imported; add yours here (one line).
 DIRECTIVE_MODULES = [
     "mcim.script.builtins",
+    "mcim.script.gp_directives",
+    "mcim.script.ota_directives",
 ]
 
 Send = Callable[[bytes], bytes]
@@ -33,18 +36,27 @@ class Policy(StrEnum):
     CONTINUE = "continue"
 
 
+@dataclass(frozen=True)
+class NotExecuted:
+    """A wrapper's answer for a command of a batch that the card refused as the script said it would (e.g. an
+    OTA packet sent to provoke an error PoR): the command was not executed, and that is the expected outcome."""
+
+    reason: str
+
+
 class Wrapper(Protocol):
     """Stands between the script's commands and the card, from the directive that pushes it until it is popped.
 
     `transmit` gets each command the script sends while the wrapper is the innermost one; it returns the
     response to check against the command's expectations, or None to defer it (a batch, such as an OTA secured
     packet, answered as a whole).  `close` returns the deferred responses in order, None for a command that was
-    not executed.  Integrity failures are raised (mcim.errors.IntegrityError), never returned.
+    not executed (a failure) or NotExecuted when not executing it was expected.  Integrity failures are raised
+    (mcim.errors.IntegrityError), never returned.
     """
 
     def transmit(self, command: bytes, send: Send) -> bytes | None: ...
 
-    def close(self, send: Send) -> Sequence[bytes | None]: ...
+    def close(self, send: Send) -> Sequence[bytes | NotExecuted | None]: ...
 
 
 class DirectiveContext(Protocol):
