@@ -93,8 +93,157 @@ def bench_bootstrap(cards: int, workers: int, as_json: bool) -> None:
           "peak_rss_mb": round(peak / 1024, 1)}, as_json)
 
 
+# --------------------------------------------------------------------------------------------- DPF and SHO side
+
+def _target_options(f):  # type: ignore[no-untyped-def]
+    f = click.option("--target", help="refcard[:PROFILE|STATE.json], jcardsim, replay:TRACE (default: none, "
+                     "the script is only written)")(f)
+    return click.option("--reader", help="PC/SC reader name or index to run on.")(f)
+
+
+def _ota_session(key_file: str, kvn: int, spi: str, counter_store: str | None, iccid: str, scripts: Path):
+    from ..workflows.provision import OtaSession
+
+    keys = read_key_file(key_file)
+    missing = [n for n in ("kic", "kid", "kik") if n not in keys]
+    if missing:
+        raise BadInput(f"no {', '.join(missing)} key", where=key_file, expected="'kic = hex', 'kid = hex', 'kik = hex'")
+    ota = StaticKeys(kvn, keys["kic"], keys["kid"], keys["kik"], KeyAlgorithm.AES)  # the profiles' OTA sets are AES
+    return OtaSession(ota, os.path.relpath(os.path.abspath(key_file), scripts), spi, counter_store, iccid)
+
+
+def _subscription(path: str, keys_path: str, aid: str | None):
+    import yaml
+
+    from ..aka import compute_opc
+    from ..workflows.provision import Subscription
+
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        sho, imsi, spn = str(doc["sho"]), str(doc["imsi"]), str(doc.get("spn", doc["sho"]))
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise BadInput(f"cannot read the subscription ({type(exc).__name__})", where=path,
+                       expected="YAML with sho, imsi[, spn]") from None
+    secrets = read_key_file(keys_path)
+    if "k" not in secrets or not ("opc" in secrets or "op" in secrets):
+        raise BadInput("K and OPc (or OP) needed", where=keys_path, expected="'k = hex' and 'opc = hex'")
+    opc = secrets.get("opc") or compute_opc(secrets["k"], secrets["op"])
+    return Subscription(sho, imsi, secrets["k"], opc, spn, bytes.fromhex(aid) if aid else None)
+
+
+def _run_written(script: Path, reader: str | None, target: str | None) -> dict:
+    if reader is None and target is None:
+        return {"ran": False}
+    from ..runner import run_script
+    from ..script.loader import load_script
+    from ..targets import open_target
+
+    transport = open_target(target, reader)
+    try:
+        result = run_script(load_script(str(script)), transport)
+    finally:
+        transport.close()
+    if not result.passed:
+        failed = next((o for o in result.outcomes if o.status.value in ("failed", "error")), None)
+        detail = str(result.error) if result.error else (f"{failed.where}: {failed.message}" if failed else "")
+        return {"ran": True, "passed": False, "detail": detail}
+    return {"ran": True, "passed": True}
+
+
+@click.command("provision")
+@click.option("--iccid", required=True, help="The card (its counters are kept per ICCID).")
+@click.option("--subscription", required=True, type=click.Path(dir_okay=False),
+              help="SHO data (YAML: sho, imsi, spn).")
+@click.option("--subscription-keys", required=True, type=click.Path(dir_okay=False),
+              help="Key file with k and opc (or op).")
+@click.option("--ota-keys", required=True, type=click.Path(dir_okay=False),
+              help="Key file (kic, kid, kik) of the OTA key set on the card (the DPF's bootstrap set).")
+@click.option("--kvn", default=1, show_default=True, help="Its key version (KIc/KID key index).")
+@click.option("--hand-over-to", type=click.Path(dir_okay=False), help="Key file of the SHO's OTA key set: "
+              "the campaign ends by replacing the current set with it.")
+@click.option("--new-kvn", default=2, show_default=True, help="Key version of the handed-over set.")
+@click.option("--spi", default="1639", show_default=True)
+@click.option("--mcim-profile", default=None, help="MCIM profile YAML (default: applet-spec/profiles/mcim.yaml).")
+@click.option("--instance-aid", help="AID of the MCIM instance (default: the profile's).")
+@click.option("--counter-store", default="counters.sqlite", show_default=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@_target_options
+@json_option
+def provision(iccid: str, subscription: str, subscription_keys: str, ota_keys: str, kvn: int,
+              hand_over_to: str | None, new_kvn: int, spi: str, mcim_profile: str | None, instance_aid: str | None,
+              counter_store: str, out_dir: str, reader: str | None, target: str | None, as_json: bool) -> None:
+    """DPF: write (and with --reader/--target, run) the OTA campaign that downloads an MCIM."""
+    from ..workflows.provision import DEFAULT_MCIM_PROFILE, McimProfile, mcim_download
+    from ..workflows.scripts import ScriptWriter
+
+    out = Path(out_dir)
+    scripts = out.resolve()
+    profile = McimProfile.load(mcim_profile or DEFAULT_MCIM_PROFILE)
+    sub = _subscription(subscription, subscription_keys, instance_aid)
+    session = _ota_session(ota_keys, kvn, spi, os.path.abspath(counter_store), iccid, scripts)
+    successor = None
+    if hand_over_to:
+        successor = _ota_session(hand_over_to, new_kvn, spi, None, iccid, scripts).keys
+    writer = ScriptWriter().comment(f"DPF download of {sub.sho}'s MCIM onto card {iccid}")
+    path = mcim_download(writer, profile, sub, session, successor).write(out / f"{iccid}-download.apdu")
+    result = {"script": str(path), **_run_written(path, reader, target)}
+    emit(result, as_json, lambda r: f"campaign written to {r['script']}" +
+         ("" if not r["ran"] else ("; ran: all PoRs verified" if r["passed"] else f"; FAILED: {r['detail']}")))
+    if result.get("passed") is False:
+        raise SystemExit(1)
+
+
+@click.command("validate")
+@click.option("--subscription", required=True, type=click.Path(dir_okay=False))
+@click.option("--subscription-keys", required=True, type=click.Path(dir_okay=False))
+@click.option("--mcim-profile", default=None)
+@click.option("--instance-aid")
+@click.option("--pin1-env", default="MCIM_PIN1", show_default=True, help="Environment variable holding PIN1.")
+@click.option("--sqn", default=32, show_default=True, help="SQN of the authentication vector (decimal).")
+@_target_options
+@json_option
+def validate(subscription: str, subscription_keys: str, mcim_profile: str | None, instance_aid: str | None,
+             pin1_env: str, sqn: int, reader: str | None, target: str | None, as_json: bool) -> None:
+    """SHO: check a downloaded MCIM: files, AUTHENTICATE (RES/CK/IK/Kc) and resynchronisation (AUTS)."""
+    from ..targets import open_target
+    from ..workflows.provision import DEFAULT_MCIM_PROFILE, McimProfile
+    from ..workflows.validate import validate_mcim
+
+    pin1 = os.environ.get(pin1_env)
+    if not pin1:
+        raise BadInput(f"environment variable {pin1_env} is not set", where="--pin1-env", expected="PIN1 digits")
+    profile = McimProfile.load(mcim_profile or DEFAULT_MCIM_PROFILE)
+    sub = _subscription(subscription, subscription_keys, instance_aid)
+    transport = open_target(target, reader)
+    try:
+        report = validate_mcim(transport, profile, sub, pin1=pin1, sqn=sqn)
+    finally:
+        transport.close()
+    emit({"ok": report.ok, "checks": [c.__dict__ for c in report.checks]}, as_json,
+         lambda r: "\n".join(f"{'ok  ' if c['ok'] else 'FAIL'} {c['name']:<18} {c['detail']}" for c in r["checks"]))
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@click.command("register")
+@click.option("--db", default="registrations.sqlite", show_default=True)
+@click.option("--iccid", required=True)
+@click.option("--sho", required=True, help="The Selected Home Operator the subscriber chose.")
+@click.option("--dpf", default="DPF", show_default=True)
+@json_option
+def register_card(db: str, iccid: str, sho: str, dpf: str, as_json: bool) -> None:
+    """DRF: record the subscriber's choice of SHO for a card (re-registering links it to the new SHO)."""
+    from ..workflows.identity import CardIdentity
+    from ..workflows.registry import Registry
+
+    CardIdentity(iccid).check("--iccid")
+    record = Registry(db).register(iccid, sho, dpf)
+    emit(record.__dict__, as_json, lambda r: f"card {r['iccid']} registered for {r['sho']} (DPF {r['dpf']})")
+
+
 def register(root: click.Group) -> None:
-    root.add_command(bootstrap)
+    for command in (bootstrap, provision, validate, register_card):
+        root.add_command(command)
     bench = root.commands.get("bench")
     if isinstance(bench, click.Group):
         bench.add_command(bench_bootstrap)
