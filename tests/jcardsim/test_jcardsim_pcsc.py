@@ -7,11 +7,10 @@ Known answers come from the vectors file: EF.IMSI encoding (pySim tables), the A
 from __future__ import annotations
 
 import pytest
+from mcim.perso import BootstrapPersonalisation, McimPersonalisation, OtaTar
 from mcim.transport.jcardsim import BOOTSTRAP_AID, MCIM_AID
 
 from tests.conftest import load_vectors
-
-from .perso import dgi, secret_dgi, store_data
 
 pytestmark = pytest.mark.pcsc
 
@@ -34,18 +33,18 @@ def card(jcardsim):
     """The MCIM personalised with the sysmocom example subscription, the bootstrap with onomondo's OTA keys."""
     card = jcardsim.card
     assert card.transmit(select(MCIM_AID)) == OK
-    files = (dgi(0x0101, bytes.fromhex("6F07") + bytes.fromhex(IMSI_228062800000208))
-             + dgi(0x0101, bytes.fromhex("6F38") + UST_WITH_SERVICE_27) + dgi(0x0101, bytes.fromhex("2FE2") + ICCID))
-    assert card.transmit(store_data(0, files, last=False)) == OK
-    subscriber = bytes.fromhex(AUTH["K"] + AUTH["derived_computed_here"]["OPc"])
-    assert card.transmit(store_data(1, secret_dgi(0x8101, jcardsim.mcim_perso_key, subscriber), last=True)) == OK
+    files = ((0x6F07, bytes.fromhex(IMSI_228062800000208)), (0x6F38, UST_WITH_SERVICE_27), (0x2FE2, ICCID))
+    subscriber = McimPersonalisation(files, bytes.fromhex(AUTH["K"]),
+                                     bytes.fromhex(AUTH["derived_computed_here"]["OPc"]))
+    for command in subscriber.commands(jcardsim.mcim_perso_key):
+        assert card.transmit(command.to_bytes()) == OK
 
     assert card.transmit(select(BOOTSTRAP_AID)) == OK
     # onomondo's TAR record: b00011, MSL 06 (CC + ciphering), key version 3 (KIc / KID 32), counter 0.
-    ota = (dgi(0x0201, bytes.fromhex(ONOMONDO["tar"] + "06")) + dgi(0x0202, bytes.fromhex("03" + "0000000000"))
-           + secret_dgi(0x8201, jcardsim.bootstrap_perso_key,
-                        bytes.fromhex(ONOMONDO["kic_key"] + ONOMONDO["kid_key"])))
-    assert card.transmit(store_data(0, ota, last=True)) == OK
+    ota = BootstrapPersonalisation((OtaTar(bytes.fromhex(ONOMONDO["tar"]), 0x06),), key_version=3,
+                                   kic=bytes.fromhex(ONOMONDO["kic_key"]), kid=bytes.fromhex(ONOMONDO["kid_key"]))
+    for command in ota.commands(jcardsim.bootstrap_perso_key):
+        assert card.transmit(command.to_bytes()) == OK
     return card
 
 

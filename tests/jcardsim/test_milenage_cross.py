@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from mcim.aka.auth import generate_vector, verify_auts
 from mcim.aka.milenage import Milenage, MilenageConstants
 from mcim.aka.sqn import SqnManager
+from mcim.perso import McimPersonalisation
 from mcim.transport.jcardsim import MCIM_CLASS, TAG_PERSO_KEY, AppletInstance
 
 from .conftest import start_jcardsim
-from .perso import dgi, secret_dgi, store_data
 
 pytestmark = pytest.mark.pcsc
 
@@ -40,11 +40,9 @@ def subscriber(pcscd, applet_build):
     card = running.card
     try:
         assert card.transmit(bytes([0x00, 0xA4, 0x04, 0x0C, 16]) + OTHER_MCIM_AID) == OK
-        constants_dgi = b"".join(getattr(constants, f"c{i}") for i in range(1, 6)) + bytes(
-            getattr(constants, f"r{i}") for i in range(1, 6))
-        blocks = dgi(0x0101, bytes.fromhex("6F38 9eff1f9c")) + dgi(0x0103, constants_dgi)
-        assert card.transmit(store_data(0, blocks, last=False)) == OK
-        assert card.transmit(store_data(1, secret_dgi(0x8101, perso_key, k + opc), last=True)) == OK
+        subscription = McimPersonalisation(((0x6F38, bytes.fromhex("9eff1f9c")),), k, opc, milenage=constants)
+        for command in subscription.commands(perso_key):
+            assert card.transmit(command.to_bytes()) == OK
         yield card, Milenage(k, opc, constants), SqnManager()
     finally:
         card.stop()

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "script",
     "workflows",
     "demo",
+    "diff",
 ]
 
 

@@ -23,6 +23,7 @@ DIRECTIVE_MODULES = [
     "mcim.script.builtins",
     "mcim.script.gp_directives",
     "mcim.script.ota_directives",
+    "mcim.diff",
 ]
 
 Send = Callable[[bytes], bytes]
