@@ -229,3 +229,15 @@ def test_minimum_security_level_ordering() -> None:
     assert not msl.satisfied_by(Spi(Integrity.NONE, True, CounterMode.HIGHER))
     assert not msl.satisfied_by(Spi(Integrity.CC, True, CounterMode.NO_CHECK))
     assert Spi(por=PorRequest.ALWAYS).por is PorRequest.ALWAYS
+
+
+def test_error_pors_echo_a_counter_sent_in_clear() -> None:
+    """A refused packet whose CNTR travels unciphered gets it back in the PoR, like every PoR (DIGEST §1.5 [V]);
+    one sent ciphered to an unknown TAR cannot be read, so its PoR carries zeros."""
+    strict = ReceivingEntity(KeySets({1: KEYS}), {TAR: TarPolicy(MinimumSecurityLevel.from_spi1(0x16))})
+    weak = build_command_packet(_ctx("1201"), 0x1234, SCRIPT)
+    error = _rejected(strict, weak, InsufficientSecurity)
+    por = strict.error_por(error)
+    assert por is not None and por[-7:-2] == (0x1234).to_bytes(5, "big")
+    hidden = _rejected(_card(), build_command_packet(_ctx(tar=bytes.fromhex("b0ffff")), 0x1234, SCRIPT), TarUnknown)
+    assert hidden.cntr is None

@@ -81,7 +81,12 @@ class ReceivingEntity:
     def receive(self, packet: bytes) -> CommandPacket:
         """The verified command packet, or a raised Rejection (its `por_status`, `header` and `cntr` say what
         PoR to send), or DecodeError for a packet that cannot be read at all (no PoR is possible)."""
-        command = open_command_packet(packet, self.keys, self.framing, admit=self._admit)
+        try:
+            command = open_command_packet(packet, self.keys, self.framing, admit=self._admit)
+        except Rejection as exc:
+            if exc.cntr is None and exc.header is not None and not exc.header.spi.ciphered:
+                exc.cntr = _clear_cntr(packet, self.framing)
+            raise
         try:
             self._check_counter(command, self.tars[command.header.tar])
         except Rejection as exc:
@@ -140,6 +145,14 @@ class ReceivingEntity:
             return ("tar", header.tar)
         ref = header.kid if header.spi.integrity is not Integrity.NONE else header.kic
         return ("kvn", ref.index)
+
+
+def _clear_cntr(packet: bytes, framing: Framing) -> int | None:
+    """The counter of an unciphered SMS command packet (CPL 2, CHL 1, SPI 2, KIc, KID, TAR 3, then CNTR 5;
+    TS 31.115 §4.2), so that an error PoR echoes it as every PoR does (DIGEST §1.5)."""
+    if framing is not Framing.SMS or len(packet) < 15:
+        return None
+    return int.from_bytes(packet[10:15], "big")
 
 
 def _echoing(error: Rejection, cntr: int) -> Rejection:
