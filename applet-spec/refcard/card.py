@@ -22,6 +22,8 @@ from . import admin_commands, fs_commands, pin_commands
 from .access import SecurityState
 from .context import Channel, Reply
 from .files import MF_FID, Adf, Df, Ef, node_from_dict
+from .isd import Isd
+from .ota import install_ota
 from .status import Refused, Sw, with_length
 from .usim_app import UsimApplication
 
@@ -50,6 +52,17 @@ ATR = _atr()
 Handler = Callable[["RefCard", Channel, CommandApdu], Reply]
 
 
+class Toolkit(Protocol):
+    """The card's proactive side (the OTA receiving entity, ota.py): what FETCH would return next, volatile
+    state a reset clears, and its configuration for the state file."""
+
+    def pending(self) -> bytes | None: ...
+
+    def reset(self) -> None: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
 class Application(Protocol):
     """What an ADF's application offers the card: its own commands and its persistent form."""
 
@@ -62,6 +75,7 @@ class Application(Protocol):
 
 APPLICATION_LOADERS: dict[str, Callable[[Adf, dict[str, Any]], Application]] = {
     UsimApplication.kind: UsimApplication.from_dict,
+    Isd.kind: Isd.from_dict,
 }
 
 
@@ -95,6 +109,7 @@ class RefCard:
         self._previous_pending: tuple[int, bytes] | None = None
         self._changed = False
         self._powered = False
+        self.toolkit: Toolkit | None = None
 
     # --- the card object interface (vpcd server, in-process transport) -----------------------------------
 
@@ -132,7 +147,7 @@ class RefCard:
             self._pending = (_channel_of(channel), reply.data)
             sw = with_length(Sw.BYTES_AVAILABLE, len(reply.data)) if reply.sw == Sw.OK else reply.sw
             return sw.to_bytes(2, "big")
-        return reply.data + reply.sw.to_bytes(2, "big")
+        return reply.data + self._proactive_status(reply.sw).to_bytes(2, "big")
 
     # --- what handlers and applications use -----------------------------------------------------------------
 
@@ -183,7 +198,7 @@ class RefCard:
     def to_state(self) -> dict[str, Any]:
         return {"format": STATE_FORMAT, "identity": {"iccid": self.iccid, "eid": self.eid}, "memory": self.memory,
                 "mf": self.mf.to_dict(), "adfs": [_adf_state(adf) for adf in self.adfs],
-                "pins": self.security.to_dict()}
+                "pins": self.security.to_dict()} | ({"ota": self.toolkit.to_dict()} if self.toolkit else {})
 
     @classmethod
     def load(cls, state: dict[str, Any] | str | Path, *, state_path: str | Path | None = None) -> RefCard:
@@ -218,6 +233,8 @@ class RefCard:
                 adf.app = APPLICATION_LOADERS[entry["app"]["kind"]](adf, entry["app"])
             card.add_adf(adf)
         card.security.load_dict(state["pins"])
+        if "ota" in state:
+            install_ota(card, state["ota"])
         card.reset()
         return card
 
@@ -251,6 +268,13 @@ class RefCard:
         self._channels = {0: Channel(self.mf)}
         self._pending = self._previous_pending = None
         self.security.clear_verification()
+        if self.toolkit is not None:
+            self.toolkit.reset()
+
+    def _proactive_status(self, sw: int) -> int:
+        """91XX in place of 9000 while a proactive command waits for FETCH (TS 102 221 §10.2.1.1)."""
+        command = self.toolkit.pending() if self.toolkit is not None and sw == Sw.OK else None
+        return 0x9100 | len(command) & 0xFF if command else sw
 
     def _dispatch(self, raw: bytes) -> Reply:
         if len(raw) < 4:
@@ -265,6 +289,11 @@ class RefCard:
             raise Refused(Sw.WRONG_LENGTH) from None
         number, secure_messaging, chaining = decode_cla(cla)
         ch = self._channels.get(number)
+        isd = next((adf.app for adf in self.adfs if isinstance(adf.app, Isd)), None)
+        if isd is not None and ch is not None:
+            routed = isd.route(self, ch, apdu)  # GP: the ISD sees every command first (isd.py)
+            if routed is not None:
+                return routed
         handler = self._commands.get((proprietary, ins))
         if handler is None and ch is not None and ch.adf is not None and ch.adf.app is not None:
             handler = ch.adf.app.handler(proprietary, ins)

@@ -104,16 +104,13 @@ class KeyStore:
         return self.sets.get(kvn)
 
     def secure_channel_set(self, kvn: int) -> tuple[KeySet, StaticKeys] | None:
-        """The key set INITIALIZE UPDATE P1 names: the lowest usable KVN for 00 (GP v2.3 §11.7: "first available"
-        key version); SCP80 key sets are not secure channel keys."""
-        if kvn:
-            candidates = [self.sets[kvn]] if kvn in self.sets else []
-        else:
-            candidates = list(self.sets.values())
+        """The key set INITIALIZE UPDATE P1 names: the lowest usable KVN for 00 (Amd D §7.1.1 [M]: "first
+        available" key version).  SCP80 key sets are not secure channel keys."""
+        candidates = list(self.sets.values()) if not kvn else [self.sets[kvn]] if kvn in self.sets else []
         for key_set in candidates:
             keys = key_set.static_keys()
-            if keys is not None and not key_set.is_ota:
-                return key_set, keys
+            if keys is not None and not key_set.is_ota and (keys.algorithm is KeyAlgorithm.AES or len(keys.enc) == 16):
+                return key_set, keys  # SCP02 takes 2-key 3DES only (GP v2.3 §E.1)
         return None
 
     def planned_put_key(self, command: PutKeyCommand) -> tuple[int | None, KeySet]:

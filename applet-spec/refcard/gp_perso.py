@@ -82,9 +82,9 @@ _ENCRYPTION = {SecretDgiKey.PERSONALISATION_KEY: (StoreDataEncryption.NONE, Stor
 
 def check_block(block: StoreDataBlock, expected_number: int, mode: SecretDgiKey) -> None:
     """P1/P2 of a personalisation block: DGI format, the next block number, an encryption indication the mode
-    takes (personalisation.md, STORE DATA: 6A86 otherwise)."""
+    takes, P1 b1 clear (personalisation.md, STORE DATA: 6A86 otherwise)."""
     if block.structure != StoreDataStructure.DGI or block.number != expected_number \
-            or block.encryption not in _ENCRYPTION[mode]:
+            or block.encryption not in _ENCRYPTION[mode] or block.response_expected:
         raise Refused(Sw.INCORRECT_P1P2)
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from mcim.errors import BadInput
 from mcim.gp.install_params import (
     AccessDomain,
     InstallParameters,
@@ -218,9 +217,3 @@ class Registry:
         registry.applications = {app.aid: app for app in map(Application.from_dict, d["applications"])}
         return registry
 
-
-def card_life_cycle(name: str, where: str) -> CardLifeCycle:
-    try:
-        return CardLifeCycle[name]
-    except KeyError:
-        raise BadInput(f"{name!r}", where=where, expected=" or ".join(s.name for s in CardLifeCycle)) from None

@@ -3,7 +3,7 @@
 
 A session lives on one logical channel.  It starts with INITIALIZE UPDATE (which ends any session before it),
 is authenticated by EXTERNAL AUTHENTICATE, and then every command on that channel must carry the protection of
-the session's security level.  Status words (Amd D §7.1.2/§7.2.2, GP v2.3 §11.1.3): a wrong host cryptogram
+the session's security level.  Status words (Amd D §7.1.2/§7.2.2 [M], GP v2.3 §11.1.3): a wrong host cryptogram
 gives 6300, a wrong C-MAC (a tampered, replayed or reordered command) or a plain command inside a MACed session
 gives 6982; in each case the session is closed, as GP requires, and the next command starts unauthenticated.
 """
@@ -64,16 +64,15 @@ class SensitiveKey:
 
 
 class Session:
-    """One secure channel session on one logical channel (`channel`: the card's Channel object)."""
+    """One secure channel session (the ISD keeps one per logical channel)."""
 
-    def __init__(self, channel: object, kvn: int, scp: Scp03Card | Scp02Card) -> None:
-        self.channel = channel
+    def __init__(self, kvn: int, scp: Scp03Card | Scp02Card) -> None:
         self.kvn = kvn
         self.scp = scp
 
     @classmethod
-    def open(cls, channel: object, keys: StaticKeys, config: SecureChannelConfig, sd_aid: bytes,
-             sequence_counter: int, random: Callable[[int], bytes], command: bytes) -> tuple[Session, bytes]:
+    def open(cls, keys: StaticKeys, config: SecureChannelConfig, sd_aid: bytes, sequence_counter: int,
+             random: Callable[[int], bytes], command: bytes) -> tuple[Session, bytes]:
         """Answer INITIALIZE UPDATE with `keys` (AES: SCP03, 3DES: SCP02); returns the session and the response."""
         scp: Scp03Card | Scp02Card
         if keys.algorithm is KeyAlgorithm.AES:
@@ -92,7 +91,7 @@ class Session:
             response = scp.initialize_update(command)
         except StateError:
             raise Refused(Sw.CONDITIONS_NOT_SATISFIED) from None  # sequence counter exhausted
-        return cls(channel, keys.kvn, scp), response
+        return cls(keys.kvn, scp), response
 
     @property
     def authenticated(self) -> bool:
@@ -145,7 +144,7 @@ class Session:
     def wrap(self, reply: Reply) -> Reply:
         """R-ENC and R-MAC over the response (error status words go back bare)."""
         response = self.scp.wrap_response(reply.data, reply.sw)
-        return Reply(response[:-2], int.from_bytes(response[-2:], "big"), reply.deferred)
+        return Reply(response[:-2], int.from_bytes(response[-2:], "big"))
 
     def sensitive_key(self) -> SensitiveKey:
         """SCP03: the static DEK of the key set (Amd D §6.2.8 [M]); SCP02: the session DEK (GP v2.3 §E.4.1)."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mcim.errors import DecodeError, McimError
+from mcim.errors import BadInput, DecodeError, McimError
 from mcim.ota.cat import parse_envelope
 from mcim.ota.errors import PorStatus, Rejection
 from mcim.ota.packet import FIXED_HEADER_LENGTH, CommandHeader
@@ -79,7 +79,7 @@ def read_envelope(data: bytes) -> Delivery:
             raise NotForTheCard("no user data header", where="SMS-DELIVER", expected="TP-UDHI set")
         header = parse_user_data(sms.user_data)
         concat = concatenation_of(header)
-    except DecodeError as exc:
+    except BadInput as exc:  # malformed, or an alphabet other than 8-bit data
         raise NotForTheCard(exc.message, where=exc.where, expected=exc.expected) from None
     if concat is None and header.find(COMMAND_PACKET_IEI) is None:
         raise NotForTheCard("no command packet identifier", where="UDH", expected="IEI 70 or a concatenation IE")

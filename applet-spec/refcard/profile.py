@@ -50,6 +50,8 @@ from mcim.usim import (
 from .access import Pin
 from .card import RefCard
 from .files import Df, Node, RecordEf, TransparentEf, node_from_fcp
+from .gp_profile import install_isd
+from .ota import install_ota
 from .usim_app import UsimParams
 
 PROFILES = Path(__file__).resolve().parents[1] / "profiles"
@@ -91,8 +93,22 @@ def validate_profile(doc: Any, source: str = "profile") -> dict[str, Any]:
     return doc
 
 
+def profile_path(name: str | Path) -> Path:
+    """A profile file, or the name of one shipped in applet-spec/profiles ("default", "factory")."""
+    path = Path(name)
+    if path.suffix or len(path.parts) > 1:
+        return path
+    return PROFILES / f"{name}.yaml"
+
+
 def load_profile(path: str | Path = DEFAULT_PROFILE) -> dict[str, Any]:
-    path = Path(path)
+    path = profile_path(path)
+    return validate_profile(_read_with_base(path, frozenset()), str(path))
+
+
+def _read_with_base(path: Path, seen: frozenset[Path]) -> dict[str, Any]:
+    """The profile document with `extends: BASE.yaml` resolved: the base's sections, overridden key by key
+    (mappings merge, lists and values replace), so a variant names only what differs."""
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -101,7 +117,18 @@ def load_profile(path: str | Path = DEFAULT_PROFILE) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise BadInput(f"not YAML: {getattr(exc, 'problem', exc)}", where=where) from None
-    return validate_profile(doc, str(path))
+    if not isinstance(doc, dict) or "extends" not in doc:
+        return doc
+    base_path = (path.parent / str(doc.pop("extends"))).resolve()
+    if base_path in seen or base_path == path.resolve():
+        raise BadInput("profiles extend each other in a cycle", where=f"{path}: extends")
+    return _merged(_read_with_base(base_path, seen | {path.resolve()}), doc)
+
+
+def _merged(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {**base, **{k: _merged(base.get(k), v) for k, v in override.items()}}
+    return override
 
 
 def card_from_profile(profile: dict[str, Any] | str | Path = DEFAULT_PROFILE, *,
@@ -120,6 +147,10 @@ def card_from_profile(profile: dict[str, Any] | str | Path = DEFAULT_PROFILE, *,
     _add_files(card.mf, mf_spec.get("files", []), "mf", "mf.files")
     for i, app in enumerate(doc.get("applications", [])):
         _add_usim(card, app, f"applications[{i}]")
+    if "isd" in doc:
+        install_isd(card, doc["isd"])
+    if "ota" in doc:
+        install_ota(card, doc["ota"])
     if card.available_memory() <= 0:
         raise BadInput("the files do not fit", where="memory", expected="a larger card memory")
     card.reset()

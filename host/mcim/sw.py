@@ -58,6 +58,8 @@ _EXACT: dict[int, str] = {
     0x6A86: "incorrect parameters P1-P2",
     0x6A87: "Lc inconsistent with P1-P2",
     0x6A88: "referenced data or reference data not found",
+    0x6A89: "file already exists",
+    0x6A8A: "DF name already exists",
     0x6B00: "wrong parameter(s) P1-P2",
     0x6D00: "instruction code not supported or invalid",
     0x6E00: "class not supported",

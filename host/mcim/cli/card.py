@@ -26,7 +26,7 @@ def card() -> None:
 @card.command("serve")
 @click.option("--vpcd", "endpoint", default=f"{VPCD_HOST}:{VPCD_PORT}", show_default=True,
               help="vpcd slot to connect to (vsmartcard-vpcd listens on 35963 for slot 0, 35964 for slot 1).")
-@click.option("--profile", type=click.Path(dir_okay=False), help="Card profile YAML (default: the built-in one).")
+@click.option("--profile", help="Card profile: a YAML file or a name in applet-spec/profiles (default, factory).")
 @click.option("--state", type=click.Path(dir_okay=False),
               help="State file: reused when it exists, written atomically after every command that changes the card.")
 @click.option("-v", "--verbose", is_flag=True, help="Log connections and resets.")

@@ -12,11 +12,12 @@ from .common import emit, json_option
 
 @click.command("demo")
 @click.option("--reader", help="Run on a PC/SC reader (e.g. the reference UICC served by `mcim card serve`).")
-@click.option("--profile", help="Card profile of the built-in reference UICC (default: the built-in one).")
+@click.option("--profile", default="factory", show_default=True,
+              help="Profile of the built-in reference UICC: a name in applet-spec/profiles or a YAML file.")
 @click.option("--work", type=click.Path(file_okay=False),
               help="Where the scripts, demo keys, counters and report go (default: a new temporary directory).")
 @json_option
-def demo(reader: str | None, profile: str | None, work: str | None, as_json: bool) -> None:
+def demo(reader: str | None, profile: str, work: str | None, as_json: bool) -> None:
     """The TR 33.812 subcase 2b story: bootstrap, registration, MCIM download, validation, change of
     subscription (authorised and refused), replay refused, key and algorithm upgrades."""
     from ..workflows.demo import STEP_NAMES, probe, read_iccid, run_demo

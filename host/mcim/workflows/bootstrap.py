@@ -35,7 +35,7 @@ from .scripts import ScriptWriter, write_atomic
 
 PROFILES = Path(__file__).resolve().parents[3] / "applet-spec" / "profiles"
 DEFAULT_BOOTSTRAP_PROFILE = PROFILES / "bootstrap.yaml"
-SECURED = 0x0F
+INITIALIZED, SECURED = 0x07, 0x0F  # GP v2.3 §11.1.1 card life cycle coding
 OUTPUT_COLUMNS = ("ICCID", "EID", "SERIAL", "PCID_IMSI", "ISD_KVN", "KCV_ENC", "KCV_MAC", "KCV_DEK", "OTA_KVN",
                   "KCV_KIC", "KCV_KID", "KCV_KIK", "WRAPPED_K", "WRAPPED_OPC", "WRAPPED_ISD_KEYS",
                   "WRAPPED_OTA_KEYS")
@@ -172,8 +172,9 @@ def factory_script(profile: BootstrapProfile, creds: CardCredentials, transport_
     for apdu in personalisation_commands(profile.usim_aid,
                                          personalisation_dgis(creds.imsi, creds.k, creds.opc, transport_keys.dek)):
         out.command(apdu)
-    out.step("Card life cycle to SECURED")
-    out.command(ccm.set_status(ccm.StatusType.ISSUER_SECURITY_DOMAIN, SECURED))
+    out.step("Card life cycle OP_READY -> INITIALIZED -> SECURED (GP v2.3 §5.1.1: one step at a time)")
+    for state in (INITIALIZED, SECURED):
+        out.command(ccm.set_status(ccm.StatusType.ISSUER_SECURITY_DOMAIN, state))
     out.directive("scp03", "close")
     return out
 

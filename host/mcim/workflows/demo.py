@@ -28,7 +28,7 @@ from ..script.loader import load_script
 from ..transport.base import Transport
 from .bootstrap import DEFAULT_BOOTSTRAP_PROFILE, BootstrapProfile, derive_credentials, factory_script
 from .identity import CardIdentity
-from .provision import McimProfile, OtaSession, Subscription, hand_over, mcim_download, remove_mcim
+from .provision import McimProfile, OtaSession, Subscription, hand_over, mcim_download, remote, remove_mcim
 from .scripts import ScriptWriter, write_atomic
 from .validate import validate_mcim
 
@@ -240,7 +240,7 @@ class Demo:
 
         command = put_key(legacy)
         self.holder.begin(out, "000000", "RAM: add a legacy 3DES key set (KVN 05)")
-        out.command(command.to_apdu(self.holder.keys.dek, self.holder.keys.algorithm),
+        out.command(remote(command.to_apdu(self.holder.keys.dek, self.holder.keys.algorithm)),
                     data=command.expected_response())
         out.directive("ota", "end")
         session = self._session("legacy", legacy)

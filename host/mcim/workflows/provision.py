@@ -14,7 +14,7 @@ script (so the same file is the audit record, the input of `mcim run`, and what 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ from ..apdu import CommandApdu
 from ..errors import BadInput
 from ..gp import ccm
 from ..gp.install_params import (
-    FULL_ACCESS,
     AccessDomain,
     FileSystemAccess,
     InstallParameters,
@@ -36,7 +35,7 @@ from ..gp.install_params import (
 from ..gp.keys import KeyAlgorithm, StaticKeys
 from ..hexutil import parse_hex
 from ..ota import Algorithm, KeyRef, OtaContext, OtaKeys, Spi
-from ..usim import DirRecord, Fcp, FileDescriptor, FileType, Structure, encode_arr_record
+from ..usim import NO_SFI, DirRecord, Fcp, FileDescriptor, FileType, Structure, encode_arr_record
 from .bootstrap import PROFILES, personalisation_dgis, put_key
 from .scripts import ScriptWriter
 
@@ -44,6 +43,9 @@ DEFAULT_MCIM_PROFILE = PROFILES / "mcim.yaml"
 TAR_RAM = "000000"
 TAR_SHARED_FS = "B00000"
 EF_ARR, EF_DIR = 0x6F06, 0x2F00
+# The ADF's EF.ARR is itself governed by the MF's EF.ARR (2F06), record 2 "issuer-managed" of the card profiles:
+# its own records do not exist yet when it is written (TS 102 221 §9.2.4: EF.ARR is searched up to the MF).
+MF_ISSUER_RULE = (0x2F06, 2)
 EF_DIR_RECORD_LENGTH = 38
 ARR_RECORD_LENGTH = 48
 _TEMPLATE = re.compile(r"\$\{([A-Z_]+)\}")
@@ -141,15 +143,20 @@ class OtaSession:
         out.directive("ota", "begin", **options)
 
 
-def install_parameters(profile: McimProfile) -> InstallParameters:
-    """TS 102 226 §8.2.1.3: the RFM TAR and minimum security level (toolkit field 80), full access of the
-    instance's own file system and of the shared one for its administrative access (field 82)."""
+def remote(apdu: CommandApdu) -> CommandApdu:
+    """A command as a compact remote script carries it: without Le (TS 102 226 §5.1.1: the card reads each
+    command T=0 style, so a case 4 command goes as case 3 and its data comes back in the PoR)."""
+    return replace(apdu, le=None) if apdu.le is not None and apdu.data else apdu
+
+
+def install_parameters(profile: McimProfile, aid: bytes) -> InstallParameters:
+    """TS 102 226 §8.2.1.3: the RFM TAR and minimum security level (toolkit field 80), and the access domain
+    its RFM has on the instance's own file system (UICC administrative access, field 82)."""
     msl = MinimumSecurityLevel(profile.msl[0], profile.msl[1:])
     domain = AccessDomain.parse(profile.access_domain)
     return InstallParameters(b"", uicc=UiccSystemParameters(
         toolkit=UiccToolkitParameters(tars=(bytes.fromhex(profile.tar),), minimum_security_level=msl),
-        administrative_access=UiccAccessParameters((FileSystemAccess(access_domain=FULL_ACCESS),
-                                                    FileSystemAccess(profile.instance_aid, domain)))))
+        administrative_access=UiccAccessParameters((FileSystemAccess(aid, domain),))))
 
 
 def _fill(content: dict[str, Any], sub: Subscription) -> dict[str, Any]:
@@ -173,12 +180,12 @@ def file_commands(profile: McimProfile, sub: Subscription) -> list[CommandApdu]:
                for i, rule in enumerate(profile.arr)]
     arr_fcp = Fcp(FileDescriptor.for_file(FileType.WORKING_EF, Structure.LINEAR_FIXED,
                                           record_length=ARR_RECORD_LENGTH, record_count=len(records)),
-                  fid=EF_ARR, arr=(EF_ARR, 1), file_size=ARR_RECORD_LENGTH * len(records), sfi=0x17)
+                  fid=EF_ARR, arr=MF_ISSUER_RULE, file_size=ARR_RECORD_LENGTH * len(records), sfi=0x17)
     out = [CommandApdu(0x00, 0xE0, 0, 0, arr_fcp.to_bytes())]
     out += [CommandApdu(0x00, 0xDC, n, 0x04, record) for n, record in enumerate(records, 1)]
     for f in profile.files:
         fcp = Fcp(FileDescriptor.for_file(FileType.WORKING_EF, Structure.TRANSPARENT), fid=f.fid,
-                  arr=(EF_ARR, f.arr), file_size=f.size, sfi=f.sfi)
+                  arr=(EF_ARR, f.arr), file_size=f.size, sfi=NO_SFI if f.sfi is None else f.sfi)
         out.append(CommandApdu(0x00, 0xE0, 0, 0, fcp.to_bytes()))
         out.append(CommandApdu(0x00, 0xD6, 0, 0, _content(_fill(f.content, sub), f.size, f.name)))
     return out
@@ -194,8 +201,8 @@ def mcim_download(out: ScriptWriter, profile: McimProfile, sub: Subscription, vi
     aid = instance_aid(profile, sub)
     via.begin(out, TAR_RAM, f"RAM: create the MCIM instance {aid.hex().upper()} of the USIM module")
     install = ccm.InstallForInstall(profile.load_file, profile.module, aid,
-                                    install_parameters=install_parameters(profile))
-    out.command(install.to_apdu())
+                                    install_parameters=install_parameters(profile, aid))
+    out.command(remote(install.to_apdu()))
     out.directive("ota", "end")
     via.begin(out, profile.tar, "RFM: create and write the files of ADF.USIM")
     for apdu in file_commands(profile, sub):
@@ -203,7 +210,7 @@ def mcim_download(out: ScriptWriter, profile: McimProfile, sub: Subscription, vi
     out.directive("ota", "end")
     via.begin(out, TAR_RAM, "RAM: personalise K/OPc, enciphered under the KIK")
     for apdu in _personalise(aid, sub, via.keys.dek):
-        out.command(apdu)
+        out.command(remote(apdu))
     out.directive("ota", "end")
     via.begin(out, TAR_SHARED_FS, f"RFM: register the MCIM in EF.DIR (record {profile.dir_record})")
     out.command(CommandApdu(0x00, 0xA4, 0x00, 0x0C, EF_DIR.to_bytes(2, "big")))
@@ -219,14 +226,14 @@ def hand_over(out: ScriptWriter, via: OtaSession, new: StaticKeys, title: str) -
     """PUT KEY replacing the key set that secures the packet (TS 102 225 key set, GP v2.3 §11.8)."""
     command = put_key(new, replace=via.keys.kvn)
     via.begin(out, TAR_RAM, title)
-    out.command(command.to_apdu(via.keys.dek, via.keys.algorithm), data=command.expected_response())
+    out.command(remote(command.to_apdu(via.keys.dek, via.keys.algorithm)), data=command.expected_response())
     out.directive("ota", "end")
 
 
 def remove_mcim(out: ScriptWriter, profile: McimProfile, aid: bytes, via: OtaSession) -> None:
     """Change of subscription, first half: the MCIM instance deleted and its EF.DIR record cleared."""
     via.begin(out, TAR_RAM, f"RAM: delete the MCIM instance {aid.hex().upper()}")
-    out.command(ccm.delete(aid))
+    out.command(remote(ccm.delete(aid)))
     out.directive("ota", "end")
     via.begin(out, TAR_SHARED_FS, "RFM: clear its EF.DIR record")
     out.command(CommandApdu(0x00, 0xA4, 0x00, 0x0C, EF_DIR.to_bytes(2, "big")))
