@@ -14,37 +14,17 @@ from typing import Any
 import jsonschema
 import yaml
 from mcim.aka import DEFAULT_CONSTANTS, MilenageConstants, SqnManager
-from mcim.errors import BadInput, DecodeError
+from mcim.errors import BadInput
+from mcim.filespec import KEY_REFS, encode_rule, file_content
 from mcim.usim import (
-    DF_CREATE_DF,
-    DF_CREATE_EF,
-    DF_DELETE_CHILD,
     NO_SFI,
-    AccessMode,
-    AccessRule,
-    AdministrativeData,
-    AllOf,
-    Always,
-    AnyOf,
-    Condition,
     DirRecord,
     Fcp,
     FileDescriptor,
     FileType,
-    KeyReference,
     Lcsi,
-    LocationInformation,
-    Never,
-    Plmn,
-    ServiceProviderName,
-    ServiceTable,
     Structure,
-    encode_acc,
     encode_arr_record,
-    encode_fplmn,
-    encode_hpplmn,
-    encode_iccid,
-    encode_imsi,
 )
 
 from .access import Pin
@@ -59,17 +39,7 @@ DEFAULT_PROFILE = PROFILES / "default.yaml"
 SCHEMA = PROFILES / "profile.schema.json"
 
 # TS 102 221 Table 9.3
-KEY_REFS = {**{f"PIN{i}": i for i in range(1, 9)}, "PIN2": 0x81, "UPIN": 0x11,
-            **{f"ADM{i}": 0x09 + i for i in range(1, 6)}, **{f"ADM{i}": 0x84 + i for i in range(6, 11)}}
 ARR_FID = {"mf": 0x2F06, "adf": 0x6F06}
-
-# Rule keys -> AM byte bits (ISO 7816-4 Tables 17/18); increase/resize use command-header AM_DOs (INS 32, D4).
-_MODE_BITS = {"read": AccessMode.READ, "update": AccessMode.UPDATE, "write": AccessMode.WRITE,
-              "deactivate": AccessMode.DEACTIVATE, "activate": AccessMode.ACTIVATE,
-              "terminate": AccessMode.TERMINATE, "delete": AccessMode.DELETE, "delete_child": DF_DELETE_CHILD,
-              "create_ef": DF_CREATE_EF, "create_df": DF_CREATE_DF}
-_HEADER_INS = {"increase": 0x32, "resize": 0xD4}
-
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.Draft202012Validator:
@@ -188,74 +158,6 @@ def _arr_ref(value: Any, scope: str, where: str) -> tuple[int, int] | None:
     return int(value[0], 16), value[1]
 
 
-def _condition(text: str) -> Condition:
-    if text == "always":
-        return Always()
-    if text == "never":
-        return Never()
-    if "&" in text:
-        return AllOf(tuple(KeyReference(KEY_REFS[k]) for k in text.split("&")))
-    keys = tuple(KeyReference(KEY_REFS[k]) for k in text.split("|"))
-    return keys[0] if len(keys) == 1 else AnyOf(keys)
-
-
-def encode_rule(spec: dict[str, str], where: str) -> list[AccessRule]:
-    """A profile rule {read: PIN1, update: ADM1, ...} as EF.ARR access rules: one AM byte per condition."""
-    by_condition: dict[str, int] = {}
-    for key, condition in spec.items():
-        if key in _MODE_BITS:
-            bits = by_condition.get(condition, 0)
-            if bits & _MODE_BITS[key] or any(b & _MODE_BITS[key] for c, b in by_condition.items() if c != condition):
-                raise BadInput(f"{key} overlaps another access mode", where=where,
-                               expected="EF modes (read/update/...) or DF modes (create_ef/...), not both")
-            by_condition[condition] = bits | _MODE_BITS[key]
-    rules = [AccessRule(_condition(c), mode=bits) for c, bits in by_condition.items()]
-    rules += [AccessRule(_condition(c), ins=_HEADER_INS[k]) for k, c in spec.items() if k in _HEADER_INS]
-    return rules
-
-
-def _content(spec: dict[str, Any], size: int, where: str) -> bytes:
-    (kind, value), = spec.items()
-    try:
-        raw = _encode_content(kind, value, size)
-    except (BadInput, DecodeError) as exc:
-        raise BadInput(exc.message, where=f"{where}.{kind}", expected=exc.expected) from None
-    if len(raw) > size:
-        raise BadInput(f"{len(raw)} bytes", where=f"{where}.{kind}", expected=f"at most the file size {size}")
-    return raw.ljust(size, b"\xff")
-
-
-def _encode_content(kind: str, value: Any, size: int) -> bytes:
-    if kind == "data":
-        return bytes.fromhex(value)
-    if kind == "iccid":
-        return encode_iccid(value)
-    if kind == "imsi":
-        return encode_imsi(value)
-    if kind == "ad":
-        return AdministrativeData(value.get("ue_mode", 0), value.get("info", 0), value.get("mnc_length", 2)).to_bytes()
-    if kind == "ust":
-        return ServiceTable(frozenset(value), size).to_bytes()
-    if kind == "acc":
-        return encode_acc(set(value))
-    if kind == "spn":
-        return ServiceProviderName(value["name"], value.get("display_condition", 0)).to_bytes()
-    if kind == "loci":
-        defaults = LocationInformation()
-        plmn = None if "plmn" not in value else _plmn(value["plmn"])
-        return LocationInformation(bytes.fromhex(value.get("tmsi", "ffffffff")), plmn,
-                                   value.get("lac", defaults.lac), defaults.rfu,
-                                   value.get("status", defaults.status)).to_bytes()
-    if kind == "hpplmn":
-        return encode_hpplmn(value)
-    return encode_fplmn([_plmn(p) for p in value], size // 3)  # fplmn
-
-
-def _plmn(text: str) -> Plmn:
-    mcc, mnc = text.split("-")
-    return Plmn(mcc, mnc)
-
-
 def _fcp(spec: dict[str, Any], scope: str, where: str) -> Fcp:
     structure = spec["structure"]
     shareable = spec.get("shareable", True)
@@ -296,7 +198,7 @@ def _check_unique(parent: Df, node: Node, where: str) -> None:
 
 def _fill(node: Node, spec: dict[str, Any], where: str) -> None:
     if isinstance(node, TransparentEf) and "content" in spec:
-        node.data[:] = _content(spec["content"], len(node.data), f"{where}.content")
+        node.data[:] = file_content(spec["content"], len(node.data), f"{where}.content")
     if isinstance(node, RecordEf) and "records" in spec:
         records = spec["records"]
         if len(records) > len(node.records):

@@ -22,6 +22,7 @@ import yaml
 
 from ..apdu import CommandApdu
 from ..errors import BadInput
+from ..filespec import encode_rule, file_content
 from ..gp import ccm
 from ..gp.install_params import (
     AccessDomain,
@@ -159,7 +160,7 @@ def install_parameters(profile: McimProfile, aid: bytes) -> InstallParameters:
         administrative_access=UiccAccessParameters((FileSystemAccess(aid, domain),))))
 
 
-def _fill(content: dict[str, Any], sub: Subscription) -> dict[str, Any]:
+def fill_template(content: dict[str, Any], sub: Subscription) -> dict[str, Any]:
     values = {"IMSI": sub.imsi, "SPN": sub.spn or sub.sho}
 
     def expand(value: Any) -> Any:
@@ -174,8 +175,6 @@ def _fill(content: dict[str, Any], sub: Subscription) -> dict[str, Any]:
 
 def file_commands(profile: McimProfile, sub: Subscription) -> list[CommandApdu]:
     """CREATE FILE (TS 102 222 §6.3; the new file is then current) and its content, for EF.ARR and each EF."""
-    from mcim.refcard.profile import _content, encode_rule  # the one encoder of profile file specs
-
     records = [encode_arr_record(encode_rule(rule, f"arr[{i}]"), ARR_RECORD_LENGTH)
                for i, rule in enumerate(profile.arr)]
     arr_fcp = Fcp(FileDescriptor.for_file(FileType.WORKING_EF, Structure.LINEAR_FIXED,
@@ -187,7 +186,7 @@ def file_commands(profile: McimProfile, sub: Subscription) -> list[CommandApdu]:
         fcp = Fcp(FileDescriptor.for_file(FileType.WORKING_EF, Structure.TRANSPARENT), fid=f.fid,
                   arr=(EF_ARR, f.arr), file_size=f.size, sfi=NO_SFI if f.sfi is None else f.sfi)
         out.append(CommandApdu(0x00, 0xE0, 0, 0, fcp.to_bytes()))
-        out.append(CommandApdu(0x00, 0xD6, 0, 0, _content(_fill(f.content, sub), f.size, f.name)))
+        out.append(CommandApdu(0x00, 0xD6, 0, 0, file_content(fill_template(f.content, sub), f.size, f.name)))
     return out
 
 

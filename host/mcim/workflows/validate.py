@@ -19,9 +19,10 @@ from ..aka import (
 from ..aka.auth import verify_auts
 from ..apdu import CommandApdu
 from ..errors import DecodeError, IntegrityError
+from ..filespec import file_content
 from ..transport.base import Transport
 from ..transport.t0 import T0Layer
-from .provision import McimProfile, Subscription, _fill, instance_aid
+from .provision import McimProfile, Subscription, fill_template, instance_aid
 
 AMF = bytes.fromhex("8000")  # AMF separation bit set, as for E-UTRAN vectors (TS 33.401 §6.1.1); any value works
 
@@ -52,8 +53,6 @@ class ValidationReport:
 def validate_mcim(transport: Transport, profile: McimProfile, sub: Subscription, *, pin1: str, sqn: int,
                   random: Callable[[int], bytes] = os.urandom) -> ValidationReport:
     """Run the checks against the card; every answer is compared with what the host computed itself."""
-    from mcim.refcard.profile import _content  # the one encoder of profile file contents
-
     card = T0Layer(transport)
     report = ValidationReport()
     aid = instance_aid(profile, sub)
@@ -68,7 +67,7 @@ def validate_mcim(transport: Transport, profile: McimProfile, sub: Subscription,
     _, sw = send(CommandApdu(0x00, 0x20, 0x00, 0x01, pin1.encode().ljust(8, b"\xff")))
     report.add("verify_pin1", sw == 0x9000, f"VERIFY PIN1 -> {sw:04X}")
     for f in profile.files:
-        want = _content(_fill(f.content, sub), f.size, f.name)
+        want = file_content(fill_template(f.content, sub), f.size, f.name)
         send(CommandApdu(0x00, 0xA4, 0x00, 0x0C, f.fid.to_bytes(2, "big")))
         got, sw = send(CommandApdu(0x00, 0xB0, 0, 0, le=f.size))
         report.add(f"file_{f.name}", sw == 0x9000 and got == want,
