@@ -186,11 +186,7 @@ def provision(iccid: str, subscription: str, subscription_keys: str, ota_keys: s
         successor = _ota_session(hand_over_to, new_kvn, spi, None, iccid, scripts).keys
     writer = ScriptWriter().comment(f"DPF download of {sub.sho}'s MCIM onto card {iccid}")
     path = mcim_download(writer, profile, sub, session, successor).write(out / f"{iccid}-download.apdu")
-    result = {"script": str(path), **_run_written(path, reader, target)}
-    emit(result, as_json, lambda r: f"campaign written to {r['script']}" +
-         ("" if not r["ran"] else ("; ran: all PoRs verified" if r["passed"] else f"; FAILED: {r['detail']}")))
-    if result.get("passed") is False:
-        raise SystemExit(1)
+    _finish({"script": str(path), **_run_written(path, reader, target)}, as_json)
 
 
 @click.command("validate")
@@ -241,8 +237,105 @@ def register_card(db: str, iccid: str, sho: str, dpf: str, as_json: bool) -> Non
     emit(record.__dict__, as_json, lambda r: f"card {r['iccid']} registered for {r['sho']} (DPF {r['dpf']})")
 
 
+@click.command("change-sho")
+@click.option("--iccid", required=True)
+@click.option("--current-keys", required=True, type=click.Path(dir_okay=False),
+              help="Key file (kic, kid, kik) of the current key set holder (the SHO the card leaves).")
+@click.option("--current-kvn", default=2, show_default=True)
+@click.option("--remove-aid", required=True, help="AID of the current MCIM instance, deleted first.")
+@click.option("--new-keys", required=True, type=click.Path(dir_okay=False),
+              help="Key file of the new SHO's OTA key set, handed over by the current holder.")
+@click.option("--new-kvn", default=3, show_default=True)
+@click.option("--subscription", required=True, type=click.Path(dir_okay=False), help="The new SHO's data (YAML).")
+@click.option("--subscription-keys", required=True, type=click.Path(dir_okay=False))
+@click.option("--instance-aid", help="AID of the new MCIM instance (default: the profile's).")
+@click.option("--mcim-profile", default=None)
+@click.option("--spi", default="1639", show_default=True)
+@click.option("--counter-store", default="counters.sqlite", show_default=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@_target_options
+@json_option
+def change_sho(iccid: str, current_keys: str, current_kvn: int, remove_aid: str, new_keys: str, new_kvn: int,
+               subscription: str, subscription_keys: str, instance_aid: str | None, mcim_profile: str | None,
+               spi: str, counter_store: str, out_dir: str, reader: str | None, target: str | None,
+               as_json: bool) -> None:
+    """Authorised change of subscription (TR 33.812 issue 3): the current key holder deletes its MCIM and hands
+    the OTA key set over; the new SHO downloads its MCIM with it."""
+    from ..hexutil import parse_hex
+    from ..workflows.provision import DEFAULT_MCIM_PROFILE, McimProfile, hand_over, mcim_download, remove_mcim
+    from ..workflows.scripts import ScriptWriter
+
+    out = Path(out_dir)
+    scripts = out.resolve()
+    store = os.path.abspath(counter_store)
+    profile = McimProfile.load(mcim_profile or DEFAULT_MCIM_PROFILE)
+    sub = _subscription(subscription, subscription_keys, instance_aid)
+    current = _ota_session(current_keys, current_kvn, spi, store, iccid, scripts)
+    new = _ota_session(new_keys, new_kvn, spi, store, iccid, scripts)
+    writer = ScriptWriter().comment(f"Change of subscription of card {iccid} to {sub.sho}")
+    remove_mcim(writer, profile, parse_hex(remove_aid, where="--remove-aid"), current)
+    hand_over(writer, current, new.keys, f"RAM: hand the OTA key set over to {sub.sho}")
+    mcim_download(writer, profile, sub, new, None)
+    path = writer.write(out / f"{iccid}-change-sho.apdu")
+    _finish({"script": str(path), **_run_written(path, reader, target)}, as_json)
+
+
+@click.command("upgrade")
+@click.option("--iccid", required=True)
+@click.option("--keys", "keys_file", required=True, type=click.Path(dir_okay=False),
+              help="Key file (kic, kid, kik) of the OTA key set in use.")
+@click.option("--kvn", default=2, show_default=True)
+@click.option("--new-keys", type=click.Path(dir_okay=False),
+              help="Rotate the OTA key set to these keys (PUT KEY under the KIK); their length picks AES-128/256.")
+@click.option("--new-kvn", default=0, help="Key version of the new set (default: kvn + 1).")
+@click.option("--cap", type=click.Path(dir_okay=False), help="A patch CAP file to load and install over the air.")
+@click.option("--isd-aid", default="A000000151000000", show_default=True)
+@click.option("--spi", default="1639", show_default=True)
+@click.option("--counter-store", default="counters.sqlite", show_default=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@_target_options
+@json_option
+def upgrade(iccid: str, keys_file: str, kvn: int, new_keys: str | None, new_kvn: int, cap: str | None, isd_aid: str,
+            spi: str, counter_store: str, out_dir: str, reader: str | None, target: str | None,
+            as_json: bool) -> None:
+    """Upgrades over the air (TR 33.812 issue 4): rotate the OTA key set (and with it its algorithm or key
+    length), and/or load and install a patch CAP in concatenated SMS."""
+    from ..hexutil import parse_hex
+    from ..workflows.provision import hand_over, load_patch
+    from ..workflows.scripts import ScriptWriter
+
+    if not new_keys and not cap:
+        raise BadInput("nothing to do", where="mcim upgrade", expected="--new-keys FILE and/or --cap FILE")
+    out = Path(out_dir)
+    scripts = out.resolve()
+    store = os.path.abspath(counter_store)
+    session = _ota_session(keys_file, kvn, spi, store, iccid, scripts)
+    writer = ScriptWriter().comment(f"Upgrade of card {iccid}")
+    if cap:
+        try:
+            data = Path(cap).read_bytes()
+        except OSError as exc:
+            raise BadInput(f"cannot read ({exc.strerror})", where=cap) from None
+        load_patch(writer, session, data, parse_hex(isd_aid, where="--isd-aid"))
+    if new_keys:
+        successor = _ota_session(new_keys, new_kvn or kvn + 1, spi, store, iccid, scripts)
+        hand_over(writer, session, successor.keys, f"RAM: rotate the OTA key set to KVN {successor.keys.kvn:02X}")
+        successor.begin(writer, "B00000", "The new key set works: an RFM command under it")
+        writer.raw("00 A4 00 0C 02 2FE2 => 9000")
+        writer.directive("ota", "end")
+    path = writer.write(out / f"{iccid}-upgrade.apdu")
+    _finish({"script": str(path), **_run_written(path, reader, target)}, as_json)
+
+
+def _finish(result: dict, as_json: bool) -> None:
+    emit(result, as_json, lambda r: f"script written to {r['script']}" +
+         ("" if not r["ran"] else ("; ran: every PoR verified" if r["passed"] else f"; FAILED: {r['detail']}")))
+    if result.get("passed") is False:
+        raise SystemExit(1)
+
+
 def register(root: click.Group) -> None:
-    for command in (bootstrap, provision, validate, register_card):
+    for command in (bootstrap, provision, validate, register_card, change_sho, upgrade):
         root.add_command(command)
     bench = root.commands.get("bench")
     if isinstance(bench, click.Group):

@@ -245,3 +245,22 @@ def _personalise(aid: bytes, sub: Subscription, kik: bytes) -> list[CommandApdu]
     return [ccm.InstallForPersonalization(aid).to_apdu(),
             *ccm.store_data_commands(dgis, structure=ccm.StoreDataStructure.DGI,
                                      encryption=ccm.StoreDataEncryption.ENCRYPTED)]
+
+
+def load_patch(out: ScriptWriter, via: OtaSession, cap: bytes, isd_aid: bytes, *, block_size: int = 200) -> None:
+    """A patch load file over the air (TR 33.812 issue 4): INSTALL [for load] with the Load File Data Block
+    hash, the LOAD blocks, and INSTALL [for install and make selectable] of each applet, in one secured packet
+    that travels as concatenated SMS (GP v2.3 §11.5, §11.6; TS 102 226 RAM)."""
+    from ..gp.cap import parse_cap
+
+    package = parse_cap(cap)
+    lfdb = package.load_file_data_block()
+    via.begin(out, TAR_RAM, f"RAM: load the patch package {package.package.aid.hex().upper()} "
+              f"({len(lfdb)} bytes) and install its applets")
+    out.command(remote(ccm.InstallForLoad(package.package.aid, isd_aid, ccm.lfdb_hash(lfdb)).to_apdu()))
+    for block in ccm.load_commands(lfdb, block_size=block_size):
+        out.command(remote(block))
+    for applet in package.applets:
+        install = ccm.InstallForInstall(package.package.aid, applet.aid, applet.aid)
+        out.command(remote(install.to_apdu()))
+    out.directive("ota", "end")
