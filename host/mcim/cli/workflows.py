@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import resource
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -13,7 +15,7 @@ import click
 from ..errors import BadInput
 from ..gp.keys import KeyAlgorithm, StaticKeys
 from ..keystore import SoftKeySource, read_key_file
-from ..workflows.bootstrap import DEFAULT_BOOTSTRAP_PROFILE, BatchJob, BootstrapProfile, run_batch
+from ..workflows.bootstrap import DEFAULT_BOOTSTRAP_PROFILE, BatchJob, BatchResult, BootstrapProfile, run_batch
 from ..workflows.identity import CardIdentity, make_iccid, read_batch
 from .common import emit, json_option
 
@@ -59,8 +61,8 @@ def bootstrap(batch: str, profile: str, key_files: tuple[str, ...], transport_ke
                    f"vendor output: {r['output']}\nfactory scripts: {r['scripts']}/<ICCID>.apdu")
 
 
-def _with_progress(work, show: bool):  # type: ignore[no-untyped-def]
-    if not show or not click.get_text_stream("stderr").isatty():
+def _with_progress(work: Callable[[Callable[[int], None] | None], BatchResult], show: bool) -> BatchResult:
+    if not show or not sys.stderr.isatty():
         return work(None)
     from rich.progress import Progress
 
@@ -77,7 +79,7 @@ def bench_bootstrap(cards: int, workers: int, as_json: bool) -> None:
     """Cards bootstrapped per second (derivation, factory script, output row) and peak memory."""
     keys = SoftKeySource({name: os.urandom(16) for name in
                           ("isd_master", "dpf_master", "ro_k_master", "ro_op", "output_kek")}, "benchmark")
-    transport = StaticKeys(0x30, *(os.urandom(16) for _ in range(3)))
+    transport = StaticKeys(0x30, os.urandom(16), os.urandom(16), os.urandom(16))
     prof = BootstrapProfile.load(DEFAULT_BOOTSTRAP_PROFILE)
     with tempfile.TemporaryDirectory(prefix="mcim-bench-") as tmp:
         out = Path(tmp)
