@@ -89,8 +89,8 @@ def bench_bootstrap(cards: int, workers: int, as_json: bool) -> None:
         started = time.perf_counter()
         run_batch(job, batch, out / "vendor.out", workers=workers)
         seconds = time.perf_counter() - started
-    usage = (resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    peak = max(usage)
+        # measured before the temporary directory goes: deleting 100,000 files lists them all in memory
+        peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     emit({"cards": cards, "seconds": round(seconds, 3), "cards_per_second": round(cards / seconds, 1),
           "peak_rss_mb": round(peak / 1024, 1)}, as_json)
 
@@ -129,6 +129,9 @@ def _subscription(path: str, keys_path: str, aid: str | None):
     secrets = read_key_file(keys_path)
     if "k" not in secrets or not ("opc" in secrets or "op" in secrets):
         raise BadInput("K and OPc (or OP) needed", where=keys_path, expected="'k = hex' and 'opc = hex'")
+    for name, value in secrets.items():
+        if name in ("k", "opc", "op") and len(value) != 16:
+            raise BadInput(f"{name} is {len(value)} bytes", where=keys_path, expected="16 bytes (TS 35.206)")
     opc = secrets.get("opc") or compute_opc(secrets["k"], secrets["op"])
     return Subscription(sho, imsi, secrets["k"], opc, spn, bytes.fromhex(aid) if aid else None)
 
@@ -175,6 +178,9 @@ def provision(iccid: str, subscription: str, subscription_keys: str, ota_keys: s
               hand_over_to: str | None, new_kvn: int, spi: str, mcim_profile: str | None, instance_aid: str | None,
               counter_store: str, out_dir: str, reader: str | None, target: str | None, as_json: bool) -> None:
     """DPF: write (and with --reader/--target, run) the OTA campaign that downloads an MCIM."""
+    from ..workflows.identity import CardIdentity
+
+    CardIdentity(iccid).check("--iccid")
     from ..workflows.provision import DEFAULT_MCIM_PROFILE, McimProfile, mcim_download
     from ..workflows.scripts import ScriptWriter
 

@@ -276,9 +276,19 @@ def _map_chunks(job: BatchJob, chunks: Iterator[list[CardIdentity]], workers: in
         yield from map(_chunk, chunks)
         return
     import multiprocessing
+    from collections import deque
 
+    # A bounded window of chunks in flight, yielded in order: Pool.imap would read the whole batch ahead of the
+    # workers, and memory would grow with the number of cards.
+    window = 2 * workers + 1
     with multiprocessing.get_context("fork").Pool(workers, _init_worker, (job,)) as pool:
-        yield from pool.imap(_chunk, chunks)
+        in_flight: deque = deque()
+        for chunk in chunks:
+            in_flight.append(pool.apply_async(_chunk, (chunk,)))
+            if len(in_flight) >= window:
+                yield in_flight.popleft().get()
+        while in_flight:
+            yield in_flight.popleft().get()
 
 
 def _resume_point(partial: Path) -> int:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 from ..aka import compute_opc
 from ..errors import McimError
@@ -45,10 +46,11 @@ class StepOutcome:
     detail: str
     seconds: float
     script: str | None = None
+    skipped: bool = False  # the target cannot do this step; `detail` says why (`ok` is then False)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "ok": self.ok, "detail": self.detail, "seconds": round(self.seconds, 3),
-                **({"script": self.script} if self.script else {})}
+                **({"script": self.script} if self.script else {}), **({"skipped": True} if self.skipped else {})}
 
 
 @dataclass
@@ -59,7 +61,9 @@ class DemoReport:
 
     @property
     def ok(self) -> bool:
-        return [s.name for s in self.steps] == list(STEP_NAMES) and all(s.ok for s in self.steps)
+        """Every step reached and every step that ran passed; a skipped step does not fail the run."""
+        return [s.name for s in self.steps] == list(STEP_NAMES) and all(s.ok or s.skipped for s in self.steps) \
+            and not all(s.skipped for s in self.steps)
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "target": self.target, "work": self.work, "steps": [s.to_json() for s in self.steps]}
@@ -78,9 +82,11 @@ class Demo:
     """One run of the story against one transport; `snapshot` (None over PC/SC) proves refusals changed nothing."""
 
     _last_trace: tuple = ()
+    skipped: ClassVar[Mapping[str, str]] = MappingProxyType({})  # step name -> why this target cannot do it
 
     def __init__(self, transport: Transport, work: Path, iccid: str, *,
                  snapshot: Callable[[], Any] | None = None, random: Callable[[int], bytes] = os.urandom) -> None:
+        work = work.resolve()  # the scripts name files relative to themselves, so every path here is absolute
         self.transport, self.work, self.snapshot, self.random = transport, work, snapshot, random
         self.card = CardIdentity(iccid)
         self.keys_dir = work / "keys"
@@ -108,8 +114,7 @@ class Demo:
         if result.passed:
             return True, f"{result.count(Status.PASSED)} checks passed", str(path)
         failed = next((o for o in result.outcomes if o.status in (Status.FAILED, Status.ERROR)), None)
-        reason = str(result.error) if result.error else (
-            f"{failed.where}: {failed.message or ''} expected {failed.expected} got {failed.got}" if failed else "")
+        reason = str(result.error) if result.error else (f"{failed.where}: {failed.message}" if failed else "")
         return False, reason, str(path)
 
     def _unchanged(self, before: Any) -> bool:
@@ -285,19 +290,32 @@ def probe(transport: Transport) -> tuple[bytes, ...]:
 def run_demo(transport: Transport, work: Path, iccid: str, target: str, *,
              snapshot: Callable[[], Any] | None = None,
              progress: Callable[[StepOutcome], None] | None = None) -> DemoReport:
-    demo = Demo(transport, work, iccid, snapshot=snapshot)
-    report = DemoReport(target, str(work))
+    return run_story(Demo(transport, work, iccid, snapshot=snapshot), target, progress=progress)
+
+
+def run_story(demo: Demo, target: str, *, progress: Callable[[StepOutcome], None] | None = None) -> DemoReport:
+    """The steps in order, up to the first that fails; the steps `demo.skipped` names are reported with their
+    reason instead of run."""
+    report = DemoReport(target, str(demo.work))
     for name in STEP_NAMES:
-        started = time.perf_counter()
-        try:
-            ok, detail, script = getattr(demo, name)()
-        except McimError as exc:
-            ok, detail, script = False, str(exc), None
-        outcome = StepOutcome(name, ok, detail, time.perf_counter() - started, script)
+        outcome = _skipped(name, demo.skipped[name]) if name in demo.skipped else _step(demo, name)
         report.steps.append(outcome)
         if progress:
             progress(outcome)
-        if not ok:
+        if not (outcome.ok or outcome.skipped):
             break
-    write_atomic(work / "report.json", json.dumps(report.to_json(), indent=2) + "\n")
+    write_atomic(demo.work / "report.json", json.dumps(report.to_json(), indent=2) + "\n")
     return report
+
+
+def _step(demo: Demo, name: str) -> StepOutcome:
+    started = time.perf_counter()
+    try:
+        ok, detail, script = getattr(demo, name)()
+    except McimError as exc:
+        ok, detail, script = False, str(exc), None
+    return StepOutcome(name, ok, detail, time.perf_counter() - started, script)
+
+
+def _skipped(name: str, reason: str) -> StepOutcome:
+    return StepOutcome(name, False, reason, 0.0, skipped=True)

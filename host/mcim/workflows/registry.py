@@ -36,8 +36,12 @@ class Registry:
             db.execute(SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
+        try:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.Error as exc:
+            raise BadInput(f"cannot open the registration database ({exc})", where=self.path,
+                           expected="a writable SQLite file") from None
         return db
 
     def register(self, iccid: str, sho: str, dpf: str) -> Registration:
