@@ -19,7 +19,6 @@ from mcim.transport.pcsc import PcscTransport
 from tests.pcsc_harness import wait_for_card
 
 pytestmark = pytest.mark.pcsc
-REPO = Path(__file__).resolve().parents[2]
 MCIM = [sys.executable, "-m", "mcim.cli"]
 SLOT = 1
 ADM1 = "3838383838383838"  # TEST VALUE of the default profile
