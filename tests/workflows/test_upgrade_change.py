@@ -79,3 +79,25 @@ def test_change_sho_hands_over_and_downloads_the_new_mcim(provisioned, tmp_path)
                               "--json"], capture_output=True, text=True, env=env, timeout=120)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert all(c["ok"] for c in json.loads(checked.stdout)["checks"])
+
+
+def test_register_runs_the_pva_and_refuses_an_impostor(tmp_path):
+    state = tmp_path / "card.json"
+    card = card_from_profile(profile_path("factory"), state_path=state)
+    demo = Demo(InProcessTransport(card), tmp_path, card.iccid, snapshot=card.to_state)
+    assert demo.bootstrap()[0]
+    card.save()
+    (tmp_path / "isd.keys").write_text(f"master = {demo.keys.secret('isd_master').hex()}\n")
+    (tmp_path / "wrong.keys").write_text(f"master = {os.urandom(16).hex()}\n")
+    common = ["--db", str(tmp_path / "drf.sqlite"), "--iccid", card.iccid, "--sho", "SHO-A",
+              "--ota-keys", str(tmp_path / "keys" / "dpf-kvn01.keys"), "--counter-store", demo.counters,
+              "--out", str(tmp_path / "pva"), "--target", f"refcard:{state}"]
+    impostor = _run("register", *common, "--isd-master", str(tmp_path / "wrong.keys"))
+    assert impostor.returncode == 1 and json.loads(impostor.stdout)["passed"] is False
+    from mcim.workflows.registry import Registry
+
+    assert Registry(tmp_path / "drf.sqlite").lookup(card.iccid) is None  # a failed PVA registers nothing
+    genuine = _run("register", *common, "--isd-master", str(tmp_path / "isd.keys"))
+    assert genuine.returncode == 0, genuine.stdout + genuine.stderr
+    assert json.loads(genuine.stdout)["state"] == "validated"
+    assert Registry(tmp_path / "drf.sqlite").lookup(card.iccid).state == "validated"

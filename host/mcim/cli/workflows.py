@@ -234,15 +234,42 @@ def validate(subscription: str, subscription_keys: str, mcim_profile: str | None
 @click.option("--iccid", required=True)
 @click.option("--sho", required=True, help="The Selected Home Operator the subscriber chose.")
 @click.option("--dpf", default="DPF", show_default=True)
+@click.option("--isd-master", type=click.Path(dir_okay=False),
+              help="PVA: key file with the ISD master key ('master = hex') the card's SCP03 keys derive from.")
+@click.option("--ota-keys", type=click.Path(dir_okay=False), help="PVA: key file (kic, kid, kik) of the bootstrap "
+              "OTA key set (KVN 1).")
+@click.option("--counter-store", default="counters.sqlite", show_default=True)
+@click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Where the PVA script is written.")
+@_target_options
 @json_option
-def register_card(db: str, iccid: str, sho: str, dpf: str, as_json: bool) -> None:
-    """DRF: record the subscriber's choice of SHO for a card (re-registering links it to the new SHO)."""
+def register_card(db: str, iccid: str, sho: str, dpf: str, isd_master: str | None, ota_keys: str | None,
+                  counter_store: str, out_dir: str, reader: str | None, target: str | None, as_json: bool) -> None:
+    """DRF: record the subscriber's choice of SHO for a card (re-registering links it to the new SHO); with
+    --reader/--target the PVA first makes the card prove it is the genuine card of its bootstrap batch."""
     from ..workflows.identity import CardIdentity
-    from ..workflows.registry import Registry
+    from ..workflows.registry import Registry, pva_script
 
     CardIdentity(iccid).check("--iccid")
-    record = Registry(db).register(iccid, sho, dpf)
-    emit(record.__dict__, as_json, lambda r: f"card {r['iccid']} registered for {r['sho']} (DPF {r['dpf']})")
+    registry = Registry(db)
+    result: dict = {}
+    if reader or target:
+        if not (isd_master and ota_keys):
+            raise BadInput("the platform validation needs the card's keys", where="--reader/--target",
+                           expected="--isd-master FILE and --ota-keys FILE")
+        scripts = Path(out_dir).resolve()
+        ota = _ota_session(ota_keys, 1, "1639", os.path.abspath(counter_store), iccid, scripts)
+        path = pva_script(iccid, os.path.relpath(os.path.abspath(isd_master), scripts), ota).write(
+            scripts / f"{iccid}-pva.apdu")
+        result = {"pva_script": str(path), **_run_written(path, reader, target)}
+        if not result["passed"]:
+            emit(result, as_json, lambda r: f"platform validation FAILED, card not registered: {r['detail']}")
+            raise SystemExit(1)
+    record = registry.register(iccid, sho, dpf)
+    if result:
+        registry.set_state(iccid, "validated")
+    emit({**record.__dict__, "state": "validated" if result else record.state, **result}, as_json,
+         lambda r: f"card {r['iccid']} registered for {r['sho']} (DPF {r['dpf']}), {r['state']}")
 
 
 @click.command("change-sho")

@@ -30,6 +30,7 @@ from ..transport.base import Transport
 from .bootstrap import DEFAULT_BOOTSTRAP_PROFILE, BootstrapProfile, derive_credentials, factory_script
 from .identity import CardIdentity
 from .provision import McimProfile, OtaSession, Subscription, hand_over, mcim_download, remote, remove_mcim
+from .registry import Registry, pva_script
 from .scripts import ScriptWriter, write_atomic
 from .validate import validate_mcim
 
@@ -132,19 +133,8 @@ class Demo:
     def register(self) -> tuple[bool, str, str]:
         """DRF records the SHO choice; the PVA makes the card prove it holds its diversified keys."""
         isd_master = _key_file(self.keys_dir / "isd-master.keys", master=self.keys.secret("isd_master"))
-        out = ScriptWriter().comment(f"PVA: card {self.card.iccid} proves its diversified ISD and OTA keys")
-        out.step("SCP03 with the per-card ISD keys (diversified from the KDD the card returns)")
-        out.raw("00 A4 04 00 08 A000000151000000 [00] => 9000 data ...")
-        out.directive("scp03", "open", kvn="30", level="33", master=os.path.relpath(isd_master, self.scripts),
-                      scheme="kdf3")
-        out.raw("80 F2 80 02 02 4F00 [00] => 9000 data E3 XX 4F 08 A000000151000000 9F70 01 0F ...")
-        out.directive("scp03", "close")
-        self.holder.begin(out, "B00000", "An OTA PoR with a valid CC under the DPF's bootstrap key set")
-        out.raw("00 A4 00 0C 02 2FE2 => 9000")
-        out.directive("ota", "end")
-        from .registry import Registry
-
         Registry(self.work / "registrations.sqlite").register(self.card.iccid, "SHO-A", "DPF-1")
+        out = pva_script(self.card.iccid, os.path.relpath(isd_master, self.scripts), self.holder)
         return self._run("02-register", out)
 
     def download(self) -> tuple[bool, str, str]:

@@ -254,7 +254,7 @@ class JCardSimDemo(Demo):
         notes = [PCNTR_FIRST] if por[POR_STATUS] == CIPHERING_ERROR else []
         if any(por[POR_CNTR]):
             notes.append(f"the clear PoR to the third party echoes 5 bytes the card deciphered from its packet "
-                         f"({por[POR_CNTR].hex().upper()}; the reference UICC answers zeros)")
+                         f"({por[POR_CNTR].hex().upper()}; the reference UICC echoes only a counter sent in clear)")
         return True, "; ".join([f"3 attempts refused (PoR {por[POR_STATUS]:02X}, 0A, 02); the MCIM's files "
                                 "unchanged", *notes]), path
 
@@ -266,8 +266,9 @@ class JCardSimDemo(Demo):
         [envelope] = wrapper.wrap([c.to_bytes() for c in commands]).envelopes
         out.step("a third party's keys (its own key set under the same KVN): PoR 01 (CC failed), or 05")
         out.comment("The PoR comes in clear (RHL 0A, no CC).  Its CNTR: zeros on the reference UICC (the counter\n"
-                    "travelled enciphered); the bootstrap applet echoes the 5 bytes it deciphered.  Status 01, or\n"
-                    f"{PCNTR_FIRST}.")
+                    "travelled enciphered); the bootstrap applet echoes the 5 bytes it deciphered.  Status 01, or 05\n"
+                    "when the padding count deciphered under the card's KIc exceeds the data: the applet checks\n"
+                    "that before the CC.")
         out.command(CommandApdu.parse(envelope),
                     data=f"~ /^027100000b0a{self.mcim.tar.lower()}[0-9a-f]{{10}}00(01|05)$/")
 

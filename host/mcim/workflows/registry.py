@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInput
+from .provision import OtaSession
+from .scripts import ScriptWriter
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS registrations (
@@ -27,6 +29,25 @@ class Registration:
     sho: str
     dpf: str
     state: str
+
+
+def pva_script(iccid: str, isd_master_file: str, ota: OtaSession, isd_aid: str = "A000000151000000",
+               isd_kvn: str = "30") -> ScriptWriter:
+    """The PVA's challenge (TR 33.812 §5.1.3.5 platform validation): the card must open SCP03 under its
+    per-card ISD keys, diversified from the master with the KDD it returns (a fresh host challenge each time),
+    show the life cycle the factory left (ISD SECURED), and answer an OTA packet under its bootstrap key set with
+    a PoR whose CC verifies."""
+    out = ScriptWriter().comment(f"PVA: card {iccid} proves its diversified ISD and OTA keys")
+    out.step("SCP03 with the per-card ISD keys (diversified from the KDD the card returns)")
+    aid = bytes.fromhex(isd_aid)
+    out.raw(f"00 A4 04 00 {len(aid):02X} {isd_aid} [00] => 9000 data ...")
+    out.directive("scp03", "open", kvn=isd_kvn, level="33", master=isd_master_file, scheme="kdf3")
+    out.raw(f"80 F2 80 02 02 4F00 [00] => 9000 data E3 XX 4F {len(aid):02X} {isd_aid} 9F70 01 0F ...")
+    out.directive("scp03", "close")
+    ota.begin(out, "B00000", "An OTA PoR with a valid CC under the bootstrap key set")
+    out.raw("00 A4 00 0C 02 2FE2 => 9000")
+    out.directive("ota", "end")
+    return out
 
 
 class Registry:
