@@ -164,13 +164,17 @@ final class SecuredPacket {
             }
             cbc.init(configuration.key(p[KIC], true), Cipher.MODE_DECRYPT); // zero IV
             cbc.doFinal(p, CNTR, cipherLength, p, CNTR);
+        }
+        // The CC first: nothing deciphered is looked at, or echoed, before the packet is proven authentic (a
+        // padding-count check before it would answer 05 or 01 depending on the plaintext of foreign packets).
+        if (ccLength != 0 && !checksumMatches(p, length)) {
+            return RC_CC_DS_FAILED;
+        }
+        if (ciphered) {
             Util.arrayCopyNonAtomic(p, CNTR, porCounter, (short) 0, COUNTER_LENGTH);
         }
         if ((short) (p[PCNTR] & 0xFF) > (short) (length - CC - ccLength)) {
             return ciphered ? CIPHERING_ERROR : UNIDENTIFIED_SECURITY_ERROR;
-        }
-        if (ccLength != 0 && !checksumMatches(p, length)) {
-            return RC_CC_DS_FAILED;
         }
         return checkCounter(p, (byte) ((spi1 >> SPI1_COUNTER_SHIFT) & 0x03));
     }
