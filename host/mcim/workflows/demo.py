@@ -133,9 +133,13 @@ class Demo:
     def register(self) -> tuple[bool, str, str]:
         """DRF records the SHO choice; the PVA makes the card prove it holds its diversified keys."""
         isd_master = _key_file(self.keys_dir / "isd-master.keys", master=self.keys.secret("isd_master"))
-        Registry(self.work / "registrations.sqlite").register(self.card.iccid, "SHO-A", "DPF-1")
-        out = pva_script(self.card.iccid, os.path.relpath(isd_master, self.scripts), self.holder)
-        return self._run("02-register", out)
+        ok, detail, path = self._run("02-register", pva_script(self.card.iccid, os.path.relpath(
+            isd_master, self.scripts), self.holder))
+        if ok:  # the DRF records only a card the PVA found genuine
+            registry = Registry(self.work / "registrations.sqlite")
+            registry.register(self.card.iccid, "SHO-A", "DPF-1")
+            registry.set_state(self.card.iccid, "validated")
+        return ok, detail, path
 
     def download(self) -> tuple[bool, str, str]:
         """DPF: SHO A's MCIM over the air with the bootstrap key set, which is then handed over to SHO A."""
