@@ -114,3 +114,34 @@ def test_key_files():
         parse_key_text("a = 00\na = 11\n", "f")
     with pytest.raises(BadInput):
         parse_key_text("a = 0g\n", "f")
+
+
+@pytest.mark.parametrize("schema_break,field", [
+    ("pcid: {mcc: '1'}", "pcid.mcc"),
+    ("ota: {kvn: 16}", "ota.kvn"),
+    ("isd: {aid: A0}", "isd.aid"),
+])
+def test_a_bad_bootstrap_profile_names_the_field(tmp_path, schema_break, field):
+    import yaml
+    from mcim.workflows.bootstrap import DEFAULT_BOOTSTRAP_PROFILE
+
+    doc = yaml.safe_load(DEFAULT_BOOTSTRAP_PROFILE.read_text())
+    section, change = schema_break.split(":", 1)
+    doc[section].update(yaml.safe_load(change))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(doc))
+    with pytest.raises(BadInput) as err:
+        BootstrapProfile.load(bad)
+    assert f"bad.yaml: {field}" in str(err.value)
+
+
+def test_a_bad_mcim_profile_names_the_field(tmp_path):
+    import yaml
+    from mcim.workflows.provision import DEFAULT_MCIM_PROFILE, McimProfile
+
+    doc = yaml.safe_load(DEFAULT_MCIM_PROFILE.read_text())
+    doc["files"][2]["content"] = {"colour": "blue"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(doc))
+    with pytest.raises(BadInput, match=r"bad.yaml: files.2.content"):
+        McimProfile.load(bad)

@@ -17,23 +17,18 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from ..aka import compute_opc
 from ..apdu import CommandApdu
-from ..errors import BadInput
 from ..gp import ccm
 from ..gp.crypto import aes_cbc_encrypt
 from ..gp.keys import KeyAlgorithm, StaticKeys
-from ..hexutil import parse_hex
 from ..keystore import KeySource
 from ..usim import encode_imsi
 from .identity import CardIdentity
+from .profiles import PROFILES, load_checked
 from .scripts import ScriptWriter, write_atomic
 
-PROFILES = Path(__file__).resolve().parents[3] / "applet-spec" / "profiles"
 DEFAULT_BOOTSTRAP_PROFILE = PROFILES / "bootstrap.yaml"
 INITIALIZED, SECURED = 0x07, 0x0F  # GP v2.3 §11.1.1 card life cycle coding
 OUTPUT_COLUMNS = ("ICCID", "EID", "SERIAL", "PCID_IMSI", "ISD_KVN", "KCV_ENC", "KCV_MAC", "KCV_DEK", "OTA_KVN",
@@ -64,42 +59,13 @@ class BootstrapProfile:
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_BOOTSTRAP_PROFILE) -> BootstrapProfile:
-        where = str(path)
-        try:
-            doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise BadInput(f"cannot read profile ({exc.strerror})", where=where) from None
-        except yaml.YAMLError as exc:
-            raise BadInput(f"not YAML: {getattr(exc, 'problem', exc)}", where=where) from None
-        return cls.from_dict(doc, where)
-
-    @classmethod
-    def from_dict(cls, doc: Any, where: str) -> BootstrapProfile:
-        def get(dotted: str) -> Any:
-            node = doc
-            for part in dotted.split("."):
-                if not isinstance(node, dict) or part not in node:
-                    raise BadInput("missing field", where=f"{where}: {dotted}")
-                node = node[part]
-            return node
-
-        def byte(dotted: str) -> int:
-            return parse_hex(str(get(dotted)), where=f"{where}: {dotted}", length=1)[0]
-
-        ota_kvn = get("ota.kvn")
-        if not isinstance(ota_kvn, int) or not 1 <= ota_kvn <= 15:
-            raise BadInput(f"{ota_kvn!r}", where=f"{where}: ota.kvn", expected="a key version 1..15 (TS 102 225)")
-        if get("ota.algorithm") != "aes" or get("isd.card_keys.scheme") != "kdf3":
-            raise BadInput("only AES key sets derived with kdf3 are bootstrapped", where=f"{where}: ota/isd",
-                           expected="ota.algorithm: aes, isd.card_keys.scheme: kdf3")
-        mcc, mnc = str(get("pcid.mcc")), str(get("pcid.mnc"))
-        if not (mcc.isdigit() and len(mcc) == 3 and mnc.isdigit() and len(mnc) in (2, 3)):
-            raise BadInput(f"MCC {mcc!r} MNC {mnc!r}", where=f"{where}: pcid", expected="3-digit MCC, 2-3 digit MNC")
-        return cls(str(get("profile")), str(doc.get("eum", "")), parse_hex(str(get("isd.aid")), where="isd.aid"),
-                   byte("isd.transport.kvn"), byte("isd.transport.level"), byte("isd.card_keys.kvn"),
-                   str(get("isd.card_keys.master")), "kdf3", ota_kvn, str(get("ota.master")),
-                   parse_hex(str(get("pcid.usim_aid")), where="pcid.usim_aid"), mcc, mnc,
-                   str(get("pcid.k_master")), str(get("pcid.op")), str(get("output.kek")))
+        """The profile, checked against bootstrap.schema.json (errors name the field)."""
+        doc = load_checked(path, "bootstrap.schema.json")
+        isd, ota, pcid = doc["isd"], doc["ota"], doc["pcid"]
+        return cls(doc["profile"], doc.get("eum", ""), bytes.fromhex(isd["aid"]), int(isd["transport"]["kvn"], 16),
+                   int(isd["transport"]["level"], 16), int(isd["card_keys"]["kvn"], 16), isd["card_keys"]["master"],
+                   isd["card_keys"]["scheme"], ota["kvn"], ota["master"], bytes.fromhex(pcid["usim_aid"]),
+                   pcid["mcc"], pcid["mnc"], pcid["k_master"], pcid["op"], doc["output"]["kek"])
 
 
 @dataclass(frozen=True)

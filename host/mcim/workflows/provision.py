@@ -18,10 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..apdu import CommandApdu
-from ..errors import BadInput
 from ..filespec import encode_rule, file_content
 from ..gp import ccm
 from ..gp.install_params import (
@@ -34,10 +31,10 @@ from ..gp.install_params import (
     UiccToolkitParameters,
 )
 from ..gp.keys import KeyAlgorithm, StaticKeys
-from ..hexutil import parse_hex
 from ..ota import Algorithm, KeyRef, OtaContext, OtaKeys, Spi
 from ..usim import NO_SFI, DirRecord, Fcp, FileDescriptor, FileType, Structure, encode_arr_record
-from .bootstrap import PROFILES, personalisation_dgis, put_key
+from .bootstrap import personalisation_dgis, put_key
+from .profiles import PROFILES, load_checked
 from .scripts import ScriptWriter
 
 DEFAULT_MCIM_PROFILE = PROFILES / "mcim.yaml"
@@ -78,23 +75,14 @@ class McimProfile:
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_MCIM_PROFILE) -> McimProfile:
-        where = str(path)
-        try:
-            doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-            usim = doc["usim"]
-            files = tuple(McimFile(int(f["fid"], 16), f["name"], int(f["size"]), f.get("sfi"), int(f["arr"]),
-                                   dict(f["content"])) for f in doc["files"])
-            return cls(str(doc["profile"]), parse_hex(usim["load_file"], where="usim.load_file"),
-                       parse_hex(usim["module"], where="usim.module"),
-                       parse_hex(usim["instance_aid"], where="usim.instance_aid"), str(usim.get("label", "MCIM")),
-                       int(usim["dir_record"]), str(usim["tar"]), parse_hex(usim["msl"], where="usim.msl"),
-                       parse_hex(usim["access_domain"], where="usim.access_domain"),
-                       tuple(doc["arr"]), files)
-        except OSError as exc:
-            raise BadInput(f"cannot read profile ({exc.strerror})", where=where) from None
-        except (yaml.YAMLError, KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise BadInput(f"malformed MCIM profile ({type(exc).__name__}: {exc})", where=where,
-                           expected="the layout of applet-spec/profiles/mcim.yaml") from None
+        """The profile, checked against mcim.schema.json (errors name the field)."""
+        doc = load_checked(path, "mcim.schema.json")
+        usim = doc["usim"]
+        files = tuple(McimFile(int(f["fid"], 16), f["name"], f["size"], f.get("sfi"), f["arr"], dict(f["content"]))
+                      for f in doc["files"])
+        return cls(doc["profile"], bytes.fromhex(usim["load_file"]), bytes.fromhex(usim["module"]),
+                   bytes.fromhex(usim["instance_aid"]), usim.get("label", "MCIM"), usim["dir_record"], usim["tar"],
+                   bytes.fromhex(usim["msl"]), bytes.fromhex(usim["access_domain"]), tuple(doc["arr"]), files)
 
 
 @dataclass(frozen=True)
