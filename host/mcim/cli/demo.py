@@ -99,12 +99,15 @@ def _summary(report: DemoReport) -> str:
 
 
 def _printer():  # type: ignore[no-untyped-def]
+    from ..workflows.demo import ROLES
+
     def show(step) -> None:  # type: ignore[no-untyped-def]
         if step.skipped:
             mark = click.style("skip", fg="yellow")
         else:
             mark = click.style("ok  ", fg="green") if step.ok else click.style("FAIL", fg="red")
-        click.echo(f"{mark} {step.name:<28} {step.seconds:7.3f} s  {step.detail}")
+        role = ROLES.get(step.name, "")
+        click.echo(f"{mark} {step.name:<28} {role:<15} {step.seconds:6.3f} s  {step.detail}")
     return show
 
 

@@ -27,7 +27,7 @@ from ..keystore import SoftKeySource
 from ..runner import Status, run_script
 from ..script.loader import load_script
 from ..transport.base import Transport
-from .bootstrap import DEFAULT_BOOTSTRAP_PROFILE, BootstrapProfile, derive_credentials, factory_script
+from .bootstrap import DEFAULT_BOOTSTRAP_PROFILE, BootstrapProfile, derive_credentials, factory_script, put_key
 from .identity import CardIdentity
 from .provision import McimProfile, OtaSession, Subscription, hand_over, mcim_download, remote, remove_mcim
 from .registry import Registry, pva_script
@@ -36,6 +36,10 @@ from .validate import validate_mcim
 
 GP_TEST_KEY = bytes(range(0x40, 0x50))  # public GlobalPlatform test key 40..4F
 PIN1 = "1234"  # TEST VALUE of the default card profile
+# Who acts in each step, in TR 33.812's terms (DESIGN.md §1).
+ROLES = {"bootstrap": "EUM", "register": "DRF, PVA", "download": "DPF", "validate": "SHO A",
+         "change_authorized": "SHO A -> SHO B", "change_unauthorized_refused": "third party",
+         "replay_refused": "eavesdropper", "upgrade_keys": "SHO B, issuer", "upgrade_algorithm": "SHO B"}
 STEP_NAMES = ("bootstrap", "register", "download", "validate", "change_authorized", "change_unauthorized_refused",
               "replay_refused", "upgrade_keys", "upgrade_algorithm")
 
@@ -50,7 +54,8 @@ class StepOutcome:
     skipped: bool = False  # the target cannot do this step; `detail` says why (`ok` is then False)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "ok": self.ok, "detail": self.detail, "seconds": round(self.seconds, 3),
+        return {"name": self.name, "role": ROLES.get(self.name, ""), "ok": self.ok, "detail": self.detail,
+                "seconds": round(self.seconds, 3),
                 **({"script": self.script} if self.script else {}), **({"skipped": True} if self.skipped else {})}
 
 
@@ -108,12 +113,13 @@ class Demo:
         path = _key_file(self.keys_dir / f"{who}-kvn{keys.kvn:02x}.keys", kic=keys.enc, kid=keys.mac, kik=keys.dek)
         return OtaSession(keys, os.path.relpath(path, self.scripts), spi, self.counters, self.card.iccid)
 
-    def _run(self, name: str, script: ScriptWriter) -> tuple[bool, str, str]:
+    def _run(self, name: str, script: ScriptWriter, summary: str = "") -> tuple[bool, str, str]:
         path = script.write(self.scripts / f"{name}.apdu")
         result = run_script(load_script(str(path)), self.transport)
         self._last_trace = result.trace
         if result.passed:
-            return True, f"{result.count(Status.PASSED)} checks passed", str(path)
+            checks = f"{result.count(Status.PASSED)} checks passed"
+            return True, f"{summary} ({checks})" if summary else checks, str(path)
         failed = next((o for o in result.outcomes if o.status in (Status.FAILED, Status.ERROR)), None)
         reason = str(result.error) if result.error else (f"{failed.where}: {failed.message}" if failed else "")
         return False, reason, str(path)
@@ -128,13 +134,16 @@ class Demo:
                                    dek=GP_TEST_KEY)
         script = factory_script(self.bootstrap_profile, self.creds, self.transport_keys,
                                 os.path.relpath(transport_file, self.scripts), rng=self.random)
-        return self._run("01-bootstrap", script)
+        return self._run("01-bootstrap", script,
+                         f"SCP03 with the transport keys; ISD keys diversified (KVN {self.creds.isd.kvn:02X}), "
+                         f"DPF OTA key set KVN {self.creds.ota.kvn:02X}, PCID IMSI {self.creds.imsi}, card SECURED")
 
     def register(self) -> tuple[bool, str, str]:
         """DRF records the SHO choice; the PVA makes the card prove it holds its diversified keys."""
         isd_master = _key_file(self.keys_dir / "isd-master.keys", master=self.keys.secret("isd_master"))
         ok, detail, path = self._run("02-register", pva_script(self.card.iccid, os.path.relpath(
-            isd_master, self.scripts), self.holder))
+            isd_master, self.scripts), self.holder), "PVA: SCP03 under the diversified ISD keys, card SECURED, "
+            "OTA PoR CC under the bootstrap key set; DRF records SHO A")
         if ok:  # the DRF records only a card the PVA found genuine
             registry = Registry(self.work / "registrations.sqlite")
             registry.register(self.card.iccid, "SHO-A", "DPF-1")
@@ -147,7 +156,8 @@ class Demo:
         self.sho_a_keys = _ota_set(2)
         out = ScriptWriter().comment(f"DPF download of the MCIM of SHO A onto card {self.card.iccid}")
         mcim_download(out, self.mcim, self.sho_a, self.holder, self.sho_a_keys)
-        ok, detail, path = self._run("03-download", out)
+        ok, detail, path = self._run("03-download", out, f"MCIM {self.sho_a.imsi}: RAM install, RFM "
+                                     f"{len(self.mcim.files) + 1} EFs, K/OPc under the KIK, EF.DIR, key set to SHO A")
         if ok:
             self.holder = self._session("sho-a", self.sho_a_keys)
         return ok, detail, path
@@ -226,17 +236,35 @@ class Demo:
         new_holder.begin(out, "B00000", "The rotated OTA key set works")
         out.raw("00 A4 00 0C 02 2FE2 => 9000")
         out.directive("ota", "end")
-        ok, detail, path = self._run("08-upgrade-keys", out)
+        self._rotate_isd_keys(out)
+        ok, detail, path = self._run("08-upgrade-keys", out, "OTA key set KVN 03 -> 04 under the KIK; ISD key set "
+                                     "KVN 30 -> 31 (AES-128 -> AES-256) in SCP03; both then used")
         if ok:
             self.holder = new_holder
         return ok, detail, path
+
+    def _rotate_isd_keys(self, out: ScriptWriter) -> None:
+        """The ISD's per-card key set replaced by a new AES-256 one inside SCP03 (keys under the current DEK,
+        KCVs checked), then a new session opened with it."""
+        new = StaticKeys(0x31, self.random(32), self.random(32), self.random(32))
+        new_file = _key_file(self.keys_dir / "isd-kvn31.keys", enc=new.enc, mac=new.mac, dek=new.dek)
+        isd_master = os.path.relpath(self.keys_dir / "isd-master.keys", self.scripts)
+        command = put_key(new, replace=self.creds.isd.kvn)
+        out.step("ISD: replace the per-card key set (KVN 30, AES-128) with an AES-256 one (KVN 31)")
+        out.raw("00 A4 04 00 08 A000000151000000 [00] => 9000 data ...")
+        out.directive("scp03", "open", kvn=f"{self.creds.isd.kvn:02X}", level="33", master=isd_master, scheme="kdf3")
+        out.command(command.to_apdu(self.creds.isd.dek, rng=self.random), data=command.expected_response())
+        out.directive("scp03", "close")
+        out.step("ISD: the new key set opens SCP03")
+        out.raw("00 A4 04 00 08 A000000151000000 [00] => 9000 data ...")
+        out.directive("scp03", "open", kvn="31", level="33", keys=os.path.relpath(new_file, self.scripts))
+        out.raw("80 F2 80 02 02 4F00 [00] => 9000 data E3 XX 4F 08 A000000151000000 9F70 01 0F ...")
+        out.directive("scp03", "close")
 
     def upgrade_algorithm(self) -> tuple[bool, str, str]:
         """A legacy 3DES OTA key set moved to AES-128, then AES-256, each proven by an accepted packet."""
         out = ScriptWriter().comment("Algorithm upgrade: 3DES -> AES-128 -> AES-256")
         legacy = _ota_set(5, 16, KeyAlgorithm.DES3)
-        from .bootstrap import put_key
-
         command = put_key(legacy)
         self.holder.begin(out, "000000", "RAM: add a legacy 3DES key set (KVN 05)")
         out.command(remote(command.to_apdu(self.holder.keys.dek, self.holder.keys.algorithm)),
@@ -249,7 +277,7 @@ class Demo:
             session.begin(out, "B00000", f"The {title} key set works")
             out.raw("00 A4 00 0C 02 2FE2 => 9000")
             out.directive("ota", "end")
-        return self._run("09-upgrade-algorithm", out)
+        return self._run("09-upgrade-algorithm", out, "3DES (KVN 05) -> AES-128 (06) -> AES-256 (07), each used")
 
     def _subscription(self, sho: str, imsi: str, aid: bytes) -> Subscription:
         k, op = self.random(16), self.random(16)
