@@ -4,7 +4,8 @@ import io
 import json
 import xml.etree.ElementTree as ET
 
-from mcim.runner import junit_xml, print_console, result_to_json, run_script
+from mcim.cli.console import print_console
+from mcim.runner import junit_xml, result_to_json, run_script
 from mcim.script import parse_script, resolve_includes
 from rich.console import Console
 

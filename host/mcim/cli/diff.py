@@ -10,7 +10,7 @@ import click
 
 from ..diff import report_lines, report_to_json, run_diff
 from ..errors import BadInput
-from ..runner import write_atomic
+from ..fileio import write_atomic
 from ..script.loader import check_file
 from ..targets import TARGETS, open_target
 from ..transport.base import Transport

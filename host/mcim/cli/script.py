@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.progress import Progress
 
 from ..errors import BadInput
+from ..fileio import write_atomic
 from ..hexutil import parse_hex
-from ..runner import junit_xml, print_console, result_to_json, run_script, trace_lines, write_atomic
+from ..runner import junit_xml, result_to_json, run_script, trace_lines
 from ..runner.result import RunResult
 from ..script import ScriptErrors, load_script
 from ..script.ast import NAME_RE
@@ -23,6 +24,7 @@ from ..script.loader import check_file
 from ..targets import open_target
 from ..transport.replay import ReplayDivergence, ReplayTransport
 from .common import emit, json_option, read_key_file
+from .console import print_console
 
 FROM_HELP = "Dialect of FILE (default: from its extension, .apdu otherwise)."
 

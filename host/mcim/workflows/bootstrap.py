@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..aka import compute_opc
 from ..apdu import CommandApdu
+from ..fileio import write_atomic
 from ..gp import ccm
 from ..gp.crypto import aes_cbc_encrypt
 from ..gp.keys import KeyAlgorithm, StaticKeys
@@ -27,7 +28,7 @@ from ..keystore import KeySource
 from ..usim import encode_imsi
 from .identity import CardIdentity
 from .profiles import PROFILES, load_checked
-from .scripts import ScriptWriter, write_atomic
+from .scripts import ScriptWriter
 
 DEFAULT_BOOTSTRAP_PROFILE = PROFILES / "bootstrap.yaml"
 INITIALIZED, SECURED = 0x07, 0x0F  # GP v2.3 §11.1.1 card life cycle coding

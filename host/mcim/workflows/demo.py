@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 from ..aka import compute_opc
 from ..errors import McimError
+from ..fileio import write_atomic
 from ..gp.keys import KeyAlgorithm, StaticKeys
 from ..keystore import SoftKeySource
 from ..runner import Status, run_script
@@ -31,7 +32,7 @@ from .bootstrap import DEFAULT_BOOTSTRAP_PROFILE, BootstrapProfile, derive_crede
 from .identity import CardIdentity
 from .provision import McimProfile, OtaSession, Subscription, hand_over, mcim_download, remote, remove_mcim
 from .registry import Registry, pva_script
-from .scripts import ScriptWriter, write_atomic
+from .scripts import ScriptWriter
 from .validate import validate_mcim
 
 GP_TEST_KEY = bytes(range(0x40, 0x50))  # public GlobalPlatform test key 40..4F

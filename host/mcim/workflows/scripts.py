@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..apdu import CommandApdu
+from ..fileio import write_atomic
 
 
 def apdu_text(apdu: CommandApdu) -> str:
@@ -65,22 +64,3 @@ class ScriptWriter:
 
     def write(self, path: str | Path, *, durable: bool = True) -> Path:
         return write_atomic(Path(path), self.text(), durable=durable)
-
-
-def write_atomic(path: Path, text: str, mode: int = 0o644, *, durable: bool = True) -> Path:
-    """Temp file in the target directory, then rename: a reader never sees half a file.  `durable` also fsyncs
-    it; batch writers pass False and make a whole chunk durable at once (`os.sync`) before recording it done."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
