@@ -5,10 +5,11 @@
 #   pcsc-tools               pcsc_scan and the ATR list, for looking at readers by hand
 #   util-linux               unshare, which gives the private pcscd its own /run/pcscd
 #   make                     the Makefile
+#   softhsm2                 a software PKCS#11 token for the HSM key source tests
 #   openjdk-17-jdk-headless, maven   the Java Card applets (built and tested on jCardSim); only when no JDK/Maven
 set -euo pipefail
 
-packages=(pcscd vsmartcard-vpcd swig libpcsclite-dev gcc pcsc-tools util-linux make)
+packages=(pcscd vsmartcard-vpcd swig libpcsclite-dev gcc pcsc-tools util-linux make softhsm2)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from .errors import BadInput
-from .gp.crypto import kdf_counter_cmac
+from .gp.crypto import aes_key, kdf_counter
 from .gp.keys import Diversification, StaticKeys, diversify
 from .hexutil import parse_hex
 
@@ -71,15 +71,24 @@ def keys_from_env(environ: Mapping[str, str] | None = None, prefix: str = ENV_PR
             for name, value in env.items() if name.startswith(prefix)}
 
 
+def sp800_108(prf: Callable[[bytes], bytes], label: bytes, context: bytes, length: int) -> bytes:
+    """NIST SP 800-108 §4.1 KDF in counter mode, fixed input [i]_8 || Label || 0x00 || Context || [L]_16
+    (L in bits), over a 16-byte-output PRF (AES-CMAC in memory or in a token)."""
+    return kdf_counter(prf, b"", label + b"\x00" + context + (length * 8).to_bytes(2, "big"), length)
+
+
 def sp800_108_cmac(key: bytes, label: bytes, context: bytes, length: int) -> bytes:
-    """NIST SP 800-108 §4.1 KDF in counter mode, AES-CMAC PRF, fixed input
-    [i]_8 || Label || 0x00 || Context || [L]_16 (L in bits)."""
-    return kdf_counter_cmac(key, b"", label + b"\x00" + context + (length * 8).to_bytes(2, "big"), length)
+    """`sp800_108` with AES-CMAC under `key` as the PRF."""
+    return sp800_108(aes_key(bytes(key)).cmac, label, context, length)
 
 
 class KeySource(Protocol):
     """The operations the workflows need from a key store.  A PKCS#11 token implements the same three calls
     with the keys kept inside it (SP 800-108 KDF and AES key wrap are standard mechanisms there)."""
+
+    def check(self, names: Iterable[str]) -> None:
+        """Raise BadInput unless the store holds every named key (checked before a batch starts)."""
+        ...
 
     def secret(self, name: str) -> bytes:
         """A static secret that leaves the store (e.g. a transport key set for a factory script)."""
@@ -112,6 +121,10 @@ class SoftKeySource:
             merged.update(read_key_file(path))
         origin = ", ".join(str(p) for p in files) or "environment"
         return cls(merged, origin)
+
+    def check(self, names: Iterable[str]) -> None:
+        for name in names:
+            self.secret(name)
 
     def secret(self, name: str) -> bytes:
         try:

@@ -14,7 +14,7 @@ import click
 
 from ..errors import BadInput
 from ..gp.keys import KeyAlgorithm, StaticKeys
-from ..keystore import SoftKeySource, read_key_file
+from ..keystore import KeySource, SoftKeySource, read_key_file
 from ..workflows.bootstrap import DEFAULT_BOOTSTRAP_PROFILE, BatchJob, BatchResult, BootstrapProfile, run_batch
 from ..workflows.identity import CardIdentity, make_iccid, read_batch
 from .common import emit, json_option
@@ -34,22 +34,25 @@ def transport_key_set(path: str, kvn: int) -> StaticKeys:
 @click.option("--profile", default=str(DEFAULT_BOOTSTRAP_PROFILE), show_default=True, help="Bootstrap profile YAML.")
 @click.option("--key-file", "key_files", multiple=True, help="Key file with the master keys the profile names "
               "('name = hex'); MCIM_KEY_<NAME> environment variables are read too.")
+@click.option("--key-source", default=None, metavar="pkcs11:MODULE?token=LABEL&pin-env=VAR",
+              help="Master keys inside a PKCS#11 token (found by label; PIN from pin-env=VAR or pin-file=PATH) "
+              "instead of key files.")
 @click.option("--transport-keys", required=True, type=click.Path(dir_okay=False),
               help="Key file of the vendor transport key set (enc, mac, dek) the blank cards carry.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--workers", default=0, show_default="all cores", help="Worker processes.")
 @click.option("--resume", is_flag=True, help="Continue a batch that was stopped.")
 @json_option
-def bootstrap(batch: str, profile: str, key_files: tuple[str, ...], transport_keys: str, out_dir: str,
-              workers: int, resume: bool, as_json: bool) -> None:
+def bootstrap(batch: str, profile: str, key_files: tuple[str, ...], key_source: str | None, transport_keys: str,
+              out_dir: str, workers: int, resume: bool, as_json: bool) -> None:
     """EUM factory bootstrap: per-card keys, factory scripts and the vendor output file for a batch of cards."""
     prof = BootstrapProfile.load(profile)
-    keys = SoftKeySource.load(list(key_files))
+    keys = _bootstrap_keys(key_files, key_source)
     out = Path(out_dir)
     job = BatchJob(prof, keys, transport_key_set(transport_keys, prof.transport_kvn),
                    os.path.abspath(transport_keys), out / "scripts")
-    for name in (prof.isd_master, prof.dpf_master, prof.k_master, prof.op, prof.kek):
-        keys.secret(name)  # every key named by the profile, checked before the first card
+    keys.check((prof.isd_master, prof.dpf_master, prof.k_master, prof.kek))  # before the first card
+    keys.secret(prof.op)  # OPc is computed in memory: the OP must leave the key source
     started = time.perf_counter()
     result = _with_progress(lambda tick: run_batch(job, read_batch(batch), out / "vendor.out", workers=workers,
                                                    resume=resume, progress=tick), not as_json)
@@ -59,6 +62,16 @@ def bootstrap(batch: str, profile: str, key_files: tuple[str, ...], transport_ke
           "cards_per_second": round((result.cards - result.resumed) / seconds, 1) if seconds else None}, as_json,
          lambda r: f"bootstrapped {r['cards']} cards ({r['resumed']} resumed) in {r['seconds']} s\n"
                    f"vendor output: {r['output']}\nfactory scripts: {r['scripts']}/<ICCID>.apdu")
+
+
+def _bootstrap_keys(key_files: tuple[str, ...], key_source: str | None) -> KeySource:
+    if key_source is None:
+        return SoftKeySource.load(list(key_files))
+    if key_files:
+        raise BadInput("both key files and a key source", where="--key-source", expected="one of the two")
+    from ..keystore_pkcs11 import open_key_source
+
+    return open_key_source(key_source)
 
 
 def _with_progress(work: Callable[[Callable[[int], None] | None], BatchResult], show: bool) -> BatchResult:

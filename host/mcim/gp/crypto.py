@@ -13,6 +13,7 @@ The cache keeps recently used keys in process memory; nothing here logs or print
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -236,15 +237,18 @@ def retail_mac(key: bytes, data: bytes, iv: bytes = ZERO8) -> bytes:
     return des_key(bytes(key)).retail_mac(data, iv)
 
 
-def kdf_counter_cmac(key: bytes, prefix: bytes, suffix: bytes, length: int) -> bytes:
-    """NIST SP 800-108 KDF in counter mode with AES-CMAC as PRF and an 8-bit counter (from 1).
+def kdf_counter(prf: Callable[[bytes], bytes], prefix: bytes, suffix: bytes, length: int) -> bytes:
+    """NIST SP 800-108 KDF in counter mode with an 8-bit counter (from 1) over a 16-byte-output PRF.
 
     PRF input = prefix || counter || suffix; output blocks are concatenated and cut to `length` bytes.  This is
     the layout of GP Amendment D §4.1.5 (prefix = label || 00 || L) and of GlobalPlatformPro `GPCrypto.scp03_kdf`
-    (fixed input "a" || counter || "b").
+    (fixed input "a" || counter || "b").  The PRF is a parameter so a token can compute it with the key inside.
     """
     if not 0 < length <= 255 * 16:
         raise BadInput(f"{length} bytes", where="KDF output length", expected="1..4080 bytes")
-    engine = aes_key(bytes(key))
-    out = b"".join(engine.cmac(prefix + bytes((i,)) + suffix) for i in range(1, -(-length // 16) + 1))
-    return out[:length]
+    return b"".join(prf(prefix + bytes((i,)) + suffix) for i in range(1, -(-length // 16) + 1))[:length]
+
+
+def kdf_counter_cmac(key: bytes, prefix: bytes, suffix: bytes, length: int) -> bytes:
+    """`kdf_counter` with AES-CMAC under `key` as the PRF."""
+    return kdf_counter(aes_key(bytes(key)).cmac, prefix, suffix, length)

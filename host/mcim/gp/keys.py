@@ -8,12 +8,13 @@ outputs come from its `TestPlaintextKeys` (see tests/gp/test_keys.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import TypeVar
 
 from ..errors import BadChecksum, BadInput
-from .crypto import AES_KEY_SIZES, aes_ecb_encrypt, ct_equal, des3_ecb_encrypt, kdf_counter_cmac
+from .crypto import AES_KEY_SIZES, aes_ecb_encrypt, aes_key, ct_equal, des3_ecb_encrypt, kdf_counter
 
 KDD_LENGTH = 10
 DES3_KEY_SIZES = (16, 24)
@@ -94,10 +95,22 @@ class StaticKeys:
         return {usage.name.lower(): kcv(self.key(usage), self.algorithm) for usage in KeyUsage}
 
 
-def _kdf3_key(master: bytes, kdd: bytes, usage: KeyUsage) -> bytes:
+def diversify_kdf3(prf: Callable[[bytes], bytes], master_length: int, kdd: bytes, *, kvn: int = 0) -> StaticKeys:
+    """The "kdf3" key set with the master key's AES-CMAC given as `prf` (in memory, or a token's C_Sign)."""
+    _check_kdd(kdd)
+    if master_length not in AES_KEY_SIZES:
+        raise BadInput(f"{master_length}-byte master key", where="master key",
+                       expected=" or ".join(str(n) for n in AES_KEY_SIZES) + " bytes (AES)")
     # GlobalPlatformPro "kdf3" template "$_ 00 00 00 $k 00 $0..$9": PRF(master, counter || 00 00 00 k 00 || KDD),
     # SP 800-108 counter mode over AES-CMAC, as long as the master key.
-    return kdf_counter_cmac(master, b"", b"\x00\x00\x00" + bytes((usage,)) + b"\x00" + kdd, len(master))
+    enc, mac, dek = (kdf_counter(prf, b"", b"\x00\x00\x00" + bytes((usage,)) + b"\x00" + kdd, master_length)
+                     for usage in KeyUsage)
+    return StaticKeys(kvn, enc, mac, dek, KeyAlgorithm.AES)
+
+
+def _check_kdd(kdd: bytes) -> None:
+    if len(kdd) != KDD_LENGTH:
+        raise BadInput(f"{len(kdd)} bytes", where="key diversification data", expected="10 bytes")
 
 
 def _emv_key(master: bytes, usage: KeyUsage, picked: bytes) -> bytes:
@@ -108,12 +121,10 @@ def _emv_key(master: bytes, usage: KeyUsage, picked: bytes) -> bytes:
 def diversify(master: bytes, kdd: bytes, scheme: Diversification | str, *, kvn: int = 0) -> StaticKeys:
     """The card's ENC/MAC/DEK keys from a master key and the 10-byte key diversification data."""
     scheme = _choice(Diversification, scheme, "diversification scheme")
-    if len(kdd) != KDD_LENGTH:
-        raise BadInput(f"{len(kdd)} bytes", where="key diversification data", expected="10 bytes")
     if scheme is Diversification.KDF3:
-        _check_key(master, KeyAlgorithm.AES, "master key")
-        enc, mac, dek = (_kdf3_key(master, kdd, usage) for usage in KeyUsage)
-        return StaticKeys(kvn, enc, mac, dek, KeyAlgorithm.AES)
+        _check_key(master, KeyAlgorithm.AES, "master key")  # before the key schedule, for a clear message
+        return diversify_kdf3(aes_key(bytes(master)).cmac, len(master), kdd, kvn=kvn)
+    _check_kdd(kdd)
     if len(master) != 16:
         raise BadInput(f"{len(master)}-byte master key", where="master key", expected="16 bytes (2-key 3DES)")
     picked = kdd[4:10] if scheme is Diversification.EMV else kdd[0:2] + kdd[4:8]
