@@ -17,6 +17,7 @@ import click
 
 from ..errors import BadInput
 from ..hexutil import parse_hex
+from ..keystore import parse_key_text
 
 INSECURE = "insecure_key_arg"
 
@@ -42,8 +43,9 @@ def key_options(name: str, help_name: str | None = None) -> Callable[[Callable[.
     return decorate
 
 
-def read_key_file(path: str, *, where: str | None = None) -> bytes:
-    """A key file holds hex (whitespace and '#' comments allowed). '-' reads standard input."""
+def read_single_key(path: str, *, where: str | None = None) -> bytes:
+    """The one key of a key file (bare hex, or a single `name = hex` line; mcim.keystore format). '-' reads
+    standard input."""
     label = where or path
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
@@ -51,8 +53,10 @@ def read_key_file(path: str, *, where: str | None = None) -> bytes:
         raise BadInput(f"cannot read key file: {exc.strerror}", where=label) from None
     except UnicodeDecodeError:
         raise BadInput("key file is not text", where=label, expected="hex digits") from None
-    lines = (line.split("#", 1)[0] for line in text.splitlines())
-    return parse_hex("".join(lines), where=label)
+    keys = parse_key_text(text, label)
+    if len(keys) != 1:
+        raise BadInput(f"{len(keys)} keys ({', '.join(keys)})", where=label, expected="exactly one key")
+    return next(iter(keys.values()))
 
 
 def resolve_key(params: dict[str, Any], name: str, *, required: bool = True,
@@ -75,7 +79,7 @@ def resolve_key(params: dict[str, Any], name: str, *, required: bool = True,
                            expected=f"--{name}-file/--{name}-env, or --insecure-key-arg for test vectors")
         key = parse_hex(literal, where=f"--{name}")
     elif path is not None:
-        key = read_key_file(path, where=f"--{name}-file {path}")
+        key = read_single_key(path, where=f"--{name}-file {path}")
     else:
         value = os.environ.get(env)
         if value is None:

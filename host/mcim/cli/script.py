@@ -23,7 +23,7 @@ from ..script.dialects import UnsupportedConstructs, dialect_named, dialect_name
 from ..script.loader import check_file
 from ..targets import open_target
 from ..transport.replay import ReplayDivergence, ReplayTransport
-from .common import emit, json_option, read_key_file
+from .common import emit, json_option, read_single_key
 from .console import print_console
 
 FROM_HELP = "Dialect of FILE (default: from its extension, .apdu otherwise)."
@@ -121,7 +121,7 @@ def run(file: str, reader: str | None, target: str | None, reports: tuple[str, .
     for path in reports:
         _report_format(path)
     plain = _variables(variables, "--var", lambda v, where: parse_hex(v, where=where))
-    secret = _variables(secret_files, "--var-file", lambda v, where: read_key_file(v, where=where))
+    secret = _variables(secret_files, "--var-file", lambda v, where: read_single_key(v, where=where))
     loaded, _ = check_file(file, source_dialect)
     transport = open_target(target, reader, timeout=timeout)
     try:
