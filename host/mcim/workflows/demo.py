@@ -81,10 +81,6 @@ def _key_file(path: Path, **keys: bytes) -> str:
     return str(path)
 
 
-def _ota_set(kvn: int, length: int = 16, algorithm: KeyAlgorithm = KeyAlgorithm.AES) -> StaticKeys:
-    return StaticKeys(kvn, os.urandom(length), os.urandom(length), os.urandom(length), algorithm)
-
-
 class Demo:
     """One run of the story against one transport; `snapshot` (None over PC/SC) proves refusals changed nothing."""
 
@@ -125,6 +121,11 @@ class Demo:
         reason = str(result.error) if result.error else (f"{failed.where}: {failed.message}" if failed else "")
         return False, reason, str(path)
 
+    def _ota_set(self, kvn: int, length: int = 16, algorithm: KeyAlgorithm = KeyAlgorithm.AES) -> StaticKeys:
+        """A new OTA key set (KIc, KID, KIK) from the demo's injected randomness."""
+        return StaticKeys(kvn, self.random(length), self.random(length), self.random(length), algorithm)
+
+
     def _unchanged(self, before: Any) -> bool:
         return self.snapshot is None or self.snapshot() == before
 
@@ -154,7 +155,7 @@ class Demo:
     def download(self) -> tuple[bool, str, str]:
         """DPF: SHO A's MCIM over the air with the bootstrap key set, which is then handed over to SHO A."""
         self.sho_a = self._subscription("SHO-A", "001019000000001", self.mcim.instance_aid)
-        self.sho_a_keys = _ota_set(2)
+        self.sho_a_keys = self._ota_set(2)
         out = ScriptWriter().comment(f"DPF download of the MCIM of SHO A onto card {self.card.iccid}")
         mcim_download(out, self.mcim, self.sho_a, self.holder, self.sho_a_keys)
         ok, detail, path = self._run("03-download", out, f"MCIM {self.sho_a.imsi}: RAM install, RFM "
@@ -174,7 +175,7 @@ class Demo:
     def change_authorized(self) -> tuple[bool, str, str]:
         """SHO A, the key set holder, removes its MCIM and hands the key set to SHO B, who downloads its own."""
         self.sho_b = self._subscription("SHO-B", "001029000000002", self.mcim.instance_aid[:-1] + b"\x02")
-        self.sho_b_keys = _ota_set(3)
+        self.sho_b_keys = self._ota_set(3)
         out = ScriptWriter().comment("Authorised change of subscription: SHO A -> SHO B")
         remove_mcim(out, self.mcim, self.sho_a.instance_aid or self.mcim.instance_aid, self.holder)
         hand_over(out, self.holder, self.sho_b_keys, "RAM: SHO A hands the OTA key set over to SHO B")
@@ -190,7 +191,7 @@ class Demo:
     def change_unauthorized_refused(self) -> tuple[bool, str, str]:
         """A third party's keys, a too weak SPI and a rolled-back counter: each refused, the card unchanged."""
         before = self.snapshot() if self.snapshot else None
-        third = self._session("third-party", _ota_set(self.holder.keys.kvn))
+        third = self._session("third-party", self._ota_set(self.holder.keys.kvn))
         weak = OtaSession(self.holder.keys, self.holder.key_file, "1201", self.counters, self.card.iccid)
         out = ScriptWriter().comment("Unauthorised change attempts: every one must be refused with its PoR status")
         for session, options, title in (
@@ -230,7 +231,7 @@ class Demo:
 
     def upgrade_keys(self) -> tuple[bool, str, str]:
         """Rotate the OTA key set (PUT KEY under the KIK) and the ISD keys (PUT KEY in SCP03), then use both."""
-        rotated = _ota_set(4)
+        rotated = self._ota_set(4)
         out = ScriptWriter().comment("Key rotation: the SHO's OTA key set and the ISD key set")
         hand_over(out, self.holder, rotated, "RAM: rotate the OTA key set (KVN 03 -> 04)")
         new_holder = self._session("sho-b", rotated)
@@ -265,14 +266,15 @@ class Demo:
     def upgrade_algorithm(self) -> tuple[bool, str, str]:
         """A legacy 3DES OTA key set moved to AES-128, then AES-256, each proven by an accepted packet."""
         out = ScriptWriter().comment("Algorithm upgrade: 3DES -> AES-128 -> AES-256")
-        legacy = _ota_set(5, 16, KeyAlgorithm.DES3)
+        legacy = self._ota_set(5, 16, KeyAlgorithm.DES3)
         command = put_key(legacy)
         self.holder.begin(out, "000000", "RAM: add a legacy 3DES key set (KVN 05)")
         out.command(remote(command.to_apdu(self.holder.keys.dek, self.holder.keys.algorithm)),
                     data=command.expected_response())
         out.directive("ota", "end")
         session = self._session("legacy", legacy)
-        for algorithm_keys, title in ((_ota_set(6, 16), "AES-128 (KVN 06)"), (_ota_set(7, 32), "AES-256 (KVN 07)")):
+        upgrades = ((self._ota_set(6, 16), "AES-128 (KVN 06)"), (self._ota_set(7, 32), "AES-256 (KVN 07)"))
+        for algorithm_keys, title in upgrades:
             hand_over(out, session, algorithm_keys, f"RAM: replace the key set with {title}")
             session = self._session(f"upgraded-kvn{algorithm_keys.kvn}", algorithm_keys)
             session.begin(out, "B00000", f"The {title} key set works")

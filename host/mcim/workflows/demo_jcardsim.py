@@ -40,7 +40,7 @@ from ..transport.jcardsim import BOOTSTRAP_AID, MCIM_AID, JCardSimProcess, locat
 from ..transport.t0 import T0Layer
 from ..transport.vpcd_slots import DEFAULT_READER_CONF
 from ..usim import Plmn, encode_fplmn
-from .demo import PIN1, Demo, DemoReport, StepOutcome, _ota_set, run_story
+from .demo import PIN1, Demo, DemoReport, StepOutcome, run_story
 from .provision import TAR_RAM, TAR_SHARED_FS, McimProfile, OtaSession, fill_template
 from .registry import Registry
 from .scripts import ScriptWriter, apdu_text
@@ -249,7 +249,7 @@ class JCardSimDemo(Demo):
 
     def _third_party(self, out: ScriptWriter, commands: list[CommandApdu]) -> None:
         """The third party's packet as the ENVELOPE it sends, with the PoR the card must answer in clear."""
-        third = self._session("third-party", _ota_set(self.holder.keys.kvn))
+        third = self._session("third-party", self._ota_set(self.holder.keys.kvn))
         wrapper = OtaWrapper(third.context(self.mcim.tar), FixedCounter(THIRD_PARTY_COUNTER),
                              SmsOptions(Address.from_digits("0000", 0x81)))
         [envelope] = wrapper.wrap([c.to_bytes() for c in commands]).envelopes
